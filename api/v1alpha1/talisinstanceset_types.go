@@ -1,0 +1,347 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TalisInstanceSetSpec declares a number of identical Talis instances.
+type TalisInstanceSetSpec struct {
+	// ProjectRef names the TalisProject, in the same namespace, that holds the instances.
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectRef is immutable: instances cannot move between projects"
+	ProjectRef LocalObjectReference `json:"projectRef"`
+
+	// Replicas is the number of instances wanted.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=1
+	// +optional
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Template describes every instance. Talis cannot change an instance: a template change
+	// replaces instances as the strategy says.
+	Template InstanceTemplate `json:"template"`
+
+	// Strategy replaces instances after a template change.
+	// +kubebuilder:default={type: RollingUpdate}
+	// +optional
+	Strategy InstanceSetStrategy `json:"strategy,omitempty"`
+
+	// ProvisioningTimeout is how long an instance may take to become ready before it is replaced.
+	// +kubebuilder:default="15m"
+	// +optional
+	ProvisioningTimeout *metav1.Duration `json:"provisioningTimeout,omitempty"`
+
+	// DeletionPolicy says whether deleting this object terminates its instances.
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// Provider is a Talis compute provider that the Talis worker can create instances with.
+// +kubebuilder:validation:Enum=do;ximera;do-mock;digitalocean-mock
+type Provider string
+
+// InstanceTemplate is the Talis instance request shared by all instances of a set.
+// +kubebuilder:validation:XValidation:rule="has(self.size) || (has(self.cpu) && has(self.memory))",message="either size, or both cpu and memory, must be set"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'ximera' || (has(self.cpu) && has(self.memory))",message="cpu and memory are required for the ximera provider"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'ximera' || self.image.matches('^[0-9]+$')",message="image must be a numeric OS id for the ximera provider"
+// +kubebuilder:validation:XValidation:rule="self.provider != 'ximera' || size(self.volumes) == 1",message="the ximera provider supports exactly one volume"
+// +kubebuilder:validation:XValidation:rule="self.volumes.all(v, !has(v.region) || v.region == self.region)",message="a volume's region must be empty or equal to the instance region"
+// +kubebuilder:validation:XValidation:rule="!has(self.payloadPath) || (has(self.provision) && self.provision)",message="provision must be true when payloadPath is set"
+// +kubebuilder:validation:XValidation:rule="!has(self.executePayload) || !self.executePayload || has(self.payloadPath)",message="payloadPath is required when executePayload is true"
+type InstanceTemplate struct {
+	// Provider creates the instances.
+	Provider Provider `json:"provider"`
+
+	// Region, e.g. nyc1.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Region string `json:"region"`
+
+	// Size slug, e.g. s-1vcpu-1gb. Required unless cpu and memory are set.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Size string `json:"size,omitempty"`
+
+	// Image slug or, for ximera, the numeric OS id.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	Image string `json:"image"`
+
+	// CPU count (ximera).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
+	// +optional
+	CPU *int32 `json:"cpu,omitempty"`
+
+	// Memory in MB (ximera).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16777216
+	// +optional
+	Memory *int32 `json:"memory,omitempty"`
+
+	// Tags added to every instance; DigitalOcean allows letters, digits, ':', '-' and '_'.
+	// The prefix "tio-" is reserved for the operator's own tags.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z0-9:_-]+$`
+	// +kubebuilder:validation:items:MaxLength=128
+	// +kubebuilder:validation:XValidation:rule="self.all(t, !t.startsWith('tio-'))",message="tags starting with 'tio-' are reserved for talis-operator"
+	// +listType=set
+	// +optional
+	Tags []string `json:"tags,omitempty"`
+
+	// Volumes to create and attach; Talis requires at least one.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	Volumes []Volume `json:"volumes"`
+
+	// Provision runs Talis's Ansible provisioning after the instance is created.
+	// +optional
+	Provision bool `json:"provision,omitempty"`
+
+	// PayloadPath is a file on the Talis server copied to the instance (needs provision).
+	// +kubebuilder:validation:Pattern=`^/`
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	PayloadPath string `json:"payloadPath,omitempty"`
+
+	// ExecutePayload runs the payload after copying it.
+	// +optional
+	ExecutePayload bool `json:"executePayload,omitempty"`
+
+	// SSHKeyType is passed to Talis as ssh_key_type.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	SSHKeyType string `json:"sshKeyType,omitempty"`
+
+	// SSHKeyPath is passed to Talis as ssh_key_path.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	SSHKeyPath string `json:"sshKeyPath,omitempty"`
+}
+
+// Volume is a block volume attached to each instance.
+type Volume struct {
+	// Name of the volume.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+
+	// SizeGB is the volume size in GB.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16384
+	SizeGB int32 `json:"sizeGB"`
+
+	// Region must be empty or the instance's region.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Region string `json:"region,omitempty"`
+
+	// Filesystem to format the volume with, e.g. ext4.
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Filesystem string `json:"filesystem,omitempty"`
+
+	// MountPoint on the instance.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	MountPoint string `json:"mountPoint,omitempty"`
+}
+
+// StrategyType is how instances are replaced after a template change.
+// +kubebuilder:validation:Enum=RollingUpdate;Recreate
+type StrategyType string
+
+const (
+	// RollingUpdateStrategy replaces instances a few at a time, keeping the set available.
+	RollingUpdateStrategy StrategyType = "RollingUpdate"
+	// RecreateStrategy terminates every outdated instance before creating new ones.
+	RecreateStrategy StrategyType = "Recreate"
+)
+
+// InstanceSetStrategy replaces instances after a template change.
+// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || self.type == 'RollingUpdate'",message="rollingUpdate may only be set when type is RollingUpdate"
+type InstanceSetStrategy struct {
+	// Type of replacement.
+	// +kubebuilder:default=RollingUpdate
+	// +optional
+	Type StrategyType `json:"type,omitempty"`
+
+	// RollingUpdate tunes a RollingUpdate.
+	// +optional
+	RollingUpdate *RollingUpdate `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdate bounds how far a rollout may go above and below the desired replicas.
+// +kubebuilder:validation:XValidation:rule="self.maxSurge > 0 || self.maxUnavailable > 0",message="maxSurge and maxUnavailable cannot both be 0"
+type RollingUpdate struct {
+	// MaxSurge is how many instances may exist above replicas during a rollout.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=1
+	// +optional
+	MaxSurge int32 `json:"maxSurge"`
+
+	// MaxUnavailable is how many instances may be missing or not ready during a rollout.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:default=0
+	// +optional
+	MaxUnavailable int32 `json:"maxUnavailable"`
+}
+
+// TalisInstance is one instance as last observed in Talis.
+type TalisInstance struct {
+	// ID is the Talis instance ID.
+	ID int64 `json:"id"`
+
+	// Name given to the instance in Talis.
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// State is the Talis status: pending, created, provisioning, ready or terminated.
+	// +optional
+	State string `json:"state,omitempty"`
+
+	// PublicIP of the instance, once the provider reports it.
+	// +optional
+	PublicIP string `json:"publicIP,omitempty"`
+
+	// ProviderInstanceID is the cloud's ID (e.g. the droplet ID).
+	// +optional
+	ProviderInstanceID int64 `json:"providerInstanceID,omitempty"`
+
+	// TemplateHash identifies the template the instance was created from.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+
+	// CreateAttempt is the create call that made the instance.
+	// +optional
+	CreateAttempt int64 `json:"createAttempt,omitempty"`
+
+	// CreatedAt is when Talis created the instance.
+	// +optional
+	CreatedAt *metav1.Time `json:"createdAt,omitempty"`
+
+	// ReadyAt is when the operator first saw the instance ready.
+	// +optional
+	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
+
+	// TerminatingSince is when the operator decided to remove the instance. Talis can lose a
+	// terminate sent while the instance's create is still running, so the call waits until the
+	// instance is ready or past its provisioning timeout.
+	// +optional
+	TerminatingSince *metav1.Time `json:"terminatingSince,omitempty"`
+
+	// TerminateRequestedAt is when the terminate call was last sent.
+	// +optional
+	TerminateRequestedAt *metav1.Time `json:"terminateRequestedAt,omitempty"`
+}
+
+// PendingCreate records a create call before it is made, so that after a crash or an
+// ambiguous error the operator looks its outcome up in Talis instead of creating again.
+type PendingCreate struct {
+	// Attempt numbers the call; instances it creates carry it as a tag.
+	Attempt int64 `json:"attempt"`
+
+	// Count of instances requested.
+	Count int32 `json:"count"`
+
+	// TemplateHash of the requested instances.
+	TemplateHash string `json:"templateHash"`
+
+	// RequestedAt is when the call was about to be made.
+	RequestedAt metav1.Time `json:"requestedAt"`
+}
+
+// TalisInstanceSetStatus is the observed state of a TalisInstanceSet.
+type TalisInstanceSetStatus struct {
+	// Replicas is the number of live (not terminating) instances.
+	// +optional
+	Replicas int32 `json:"replicas"`
+
+	// ReadyReplicas is the number of live instances that are ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas"`
+
+	// UpdatedReplicas is the number of live instances made from the current template.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas"`
+
+	// TemplateHash identifies the current template.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+
+	// ProjectName is the Talis project the instances live in.
+	// +optional
+	ProjectName string `json:"projectName,omitempty"`
+
+	// Instances the set owns, including ones being terminated.
+	// +listType=map
+	// +listMapKey=id
+	// +optional
+	Instances []TalisInstance `json:"instances,omitempty"`
+
+	// PublicIPs of the live instances.
+	// +listType=atomic
+	// +optional
+	PublicIPs []string `json:"publicIPs,omitempty"`
+
+	// LastCreateAttempt is the number of the last create call recorded; it only grows.
+	// +optional
+	LastCreateAttempt int64 `json:"lastCreateAttempt,omitempty"`
+
+	// PendingCreate is a create call whose outcome is not yet known.
+	// +optional
+	PendingCreate *PendingCreate `json:"pendingCreate,omitempty"`
+
+	// Conditions: Ready, Progressing, Degraded, and kstatus's Reconciling and Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+const (
+	// DeleteInstancesAnnotation lists Talis instance IDs (comma separated) to remove first on scale down.
+	DeleteInstancesAnnotation = "infra.talis.io/delete-instances"
+)
+
+// TalisInstanceSet keeps a number of identical Talis instances running.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas
+// +kubebuilder:resource:shortName=tis;tset,categories=talis
+// +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectRef.name`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`,priority=1
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="IPs",type=string,JSONPath=`.status.publicIPs`,priority=1
+type TalisInstanceSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TalisInstanceSetSpec   `json:"spec,omitempty"`
+	Status TalisInstanceSetStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TalisInstanceSetList is a list of TalisInstanceSets.
+type TalisInstanceSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TalisInstanceSet `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TalisInstanceSet{}, &TalisInstanceSetList{})
+}

@@ -1,0 +1,120 @@
+package v1alpha1
+
+import (
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TalisProjectSpec declares a Talis project.
+// +kubebuilder:validation:XValidation:rule="has(self.projectName) == has(oldSelf.projectName)",message="projectName cannot be added or removed after creation"
+// +kubebuilder:validation:XValidation:rule="has(self.ownerID) == has(oldSelf.ownerID)",message="ownerID cannot be added or removed after creation"
+// +kubebuilder:validation:XValidation:rule="oldSelf.?description.orValue('') == self.?description.orValue('')",message="description is immutable: Talis cannot update a project"
+// +kubebuilder:validation:XValidation:rule="has(self.config) == has(oldSelf.config) && (!has(self.config) || self.config == oldSelf.config)",message="config is immutable: Talis cannot update a project"
+type TalisProjectSpec struct {
+	// ProjectName is the project's name in Talis. Talis names are global across owners and stay
+	// reserved after deletion. Defaults to "<namespace>-<name>".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectName is immutable"
+	// +optional
+	ProjectName string `json:"projectName,omitempty"`
+
+	// Description of the project.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// Config is a JSON object stored with the project (Talis expects {"resources":{},"settings":{}}).
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Config *apiextensionsv1.JSON `json:"config,omitempty"`
+
+	// OwnerID is the Talis owner of the project and its instances. Defaults to the manager's
+	// --default-owner-id (4294967295, the admin owner: the only owner whose tasks Talis shows).
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=4294967295
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ownerID is immutable"
+	// +optional
+	OwnerID *int64 `json:"ownerID,omitempty"`
+
+	// Connection overrides the manager's Talis endpoint and credentials.
+	// +optional
+	Connection *TalisConnection `json:"connection,omitempty"`
+
+	// DeletionPolicy says whether deleting this object deletes the project in Talis.
+	// +kubebuilder:default=Delete
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// TalisConnection says how to reach Talis.
+type TalisConnection struct {
+	// URL of the Talis API, including a gateway path prefix if any (e.g. https://talis.example.com/talis).
+	// Defaults to the manager's --talis-url.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="url must be an http:// or https:// URL"
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// APIKeySecretRef selects the Secret key holding the Talis API key (sent as header "apikey").
+	// Defaults to the manager's key.
+	// +optional
+	APIKeySecretRef *SecretKeyReference `json:"apiKeySecretRef,omitempty"`
+}
+
+// TalisProjectStatus is the observed state of a TalisProject.
+type TalisProjectStatus struct {
+	// ProjectID is the Talis project ID.
+	// +optional
+	ProjectID int64 `json:"projectID,omitempty"`
+
+	// ProjectName is the name the project has in Talis; recorded before it is created.
+	// +optional
+	ProjectName string `json:"projectName,omitempty"`
+
+	// OwnerID is the Talis owner the project was created for.
+	// +optional
+	OwnerID int64 `json:"ownerID,omitempty"`
+
+	// Conditions: Ready, Reconciling, Stalled.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// ObservedGeneration is the generation the status reflects.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// TalisProject is a project in Talis; TalisInstanceSets create their instances in it.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=tp;tproj,categories=talis
+// +kubebuilder:printcolumn:name="Talis-Name",type=string,JSONPath=`.status.projectName`
+// +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.projectID`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TalisProject struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   TalisProjectSpec   `json:"spec,omitempty"`
+	Status TalisProjectStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// TalisProjectList is a list of TalisProjects.
+type TalisProjectList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TalisProject `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TalisProject{}, &TalisProjectList{})
+}

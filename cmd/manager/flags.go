@@ -1,0 +1,103 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/talis-operator/talis-operator/internal/controller"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// options are the manager's flags; every Talis default can also come from the environment so
+// that the API key never has to appear on a command line.
+type options struct {
+	metricsAddr     string
+	secureMetrics   bool
+	probeAddr       string
+	leaderElect     bool
+	leaderElectNS   string
+	watchNamespaces string
+	concurrency     int
+
+	talisURL        string
+	apiKeyFile      string
+	defaultOwnerID  uint
+	talisTimeout    time.Duration
+	talisRateLimit  float64
+	talisBurst      int
+	talisCAFile     string
+	minListInterval time.Duration
+
+	timing controller.Timing
+}
+
+func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
+	o := &options{timing: controller.DefaultTiming()}
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	zapOpts.BindFlags(fs)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint (HTTPS unless --metrics-secure=false); 0 disables it.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one manager replica acts at a time.")
+	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (defaults to the manager's namespace).")
+	fs.StringVar(&o.watchNamespaces, "watch-namespaces", env("WATCH_NAMESPACES", ""), "Comma-separated namespaces to watch; empty watches all.")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "Reconciles run at once per kind.")
+
+	fs.StringVar(&o.talisURL, "talis-url", env("TALIS_URL", ""), "Default Talis API URL, with the gateway prefix if any (env TALIS_URL).")
+	fs.StringVar(&o.apiKeyFile, "talis-api-key-file", env("TALIS_API_KEY_FILE", ""), "File holding the default Talis API key (env TALIS_API_KEY_FILE; or set env TALIS_API_KEY).")
+	fs.UintVar(&o.defaultOwnerID, "default-owner-id", talis.AdminOwnerID, "Talis owner ID of projects that do not set one (4294967295 is the only owner whose tasks Talis shows).")
+	fs.DurationVar(&o.talisTimeout, "talis-timeout", talis.DefaultTimeout, "Timeout of one Talis HTTP request.")
+	fs.Float64Var(&o.talisRateLimit, "talis-rate-limit", 4, "Talis requests per second per endpoint (0: unlimited). DigitalOcean allows 250 per minute.")
+	fs.IntVar(&o.talisBurst, "talis-burst", 20, "Burst of the Talis rate limit.")
+	fs.StringVar(&o.talisCAFile, "talis-ca-file", env("TALIS_CA_FILE", ""), "PEM bundle of CAs trusted for Talis TLS, in addition to the system's.")
+	fs.DurationVar(&o.minListInterval, "talis-min-list-interval", time.Second, "Shortest gap between two instance list calls to one Talis endpoint.")
+
+	fs.DurationVar(&o.timing.Resync, "resync-period", o.timing.Resync, "Poll interval of sets that are as wanted (jittered ±10%).")
+	fs.DurationVar(&o.timing.PollMin, "poll-min", o.timing.PollMin, "First poll interval while instances are progressing.")
+	fs.DurationVar(&o.timing.PollMax, "poll-max", o.timing.PollMax, "Longest poll interval while instances are progressing.")
+	fs.DurationVar(&o.timing.ErrorRetry, "error-retry", o.timing.ErrorRetry, "Wait before retrying after an error a person or Talis must fix.")
+	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	// A create may still land until its request has timed out; then allow the server a margin.
+	o.timing.CreateAmbiguity = o.talisTimeout + 15*time.Second
+	if o.concurrency < 1 {
+		return nil, fmt.Errorf("--concurrency must be at least 1")
+	}
+	return o, nil
+}
+
+// apiKey reads the default key from the file or the environment, never from a flag value.
+func (o *options) apiKey() (string, error) {
+	if o.apiKeyFile != "" {
+		b, err := os.ReadFile(o.apiKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("reading --talis-api-key-file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return os.Getenv("TALIS_API_KEY"), nil
+}
+
+func (o *options) namespaces() []string {
+	var out []string
+	for _, ns := range strings.Split(o.watchNamespaces, ",") {
+		if ns = strings.TrimSpace(ns); ns != "" {
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,128 @@
+// Command manager runs the talis-operator controllers.
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/http"
+	"os"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	zapOpts := zap.Options{}
+	o, err := parseFlagsWithZap(args, &zapOpts)
+	if err != nil {
+		return err
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(infrav1.AddToScheme(scheme))
+
+	key, err := o.apiKey()
+	if err != nil {
+		return err
+	}
+	httpClient, err := talisHTTPClient(o.talisCAFile)
+	if err != nil {
+		return err
+	}
+
+	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	cacheOpts := cache.Options{}
+	if nss := o.namespaces(); len(nss) > 0 {
+		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range nss {
+			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "talis-operator.infra.talis.io",
+		LeaderElectionNamespace: o.leaderElectNS,
+		// Stop reconciling at once when leadership is lost: a second leader may already act.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+
+	conns := talisconn.NewRegistry(talisconn.Defaults{
+		URL: o.talisURL, APIKey: key, OwnerID: o.defaultOwnerID,
+		Options: func(to *talis.Options) {
+			to.Timeout = o.talisTimeout
+			to.RateLimit, to.Burst = o.talisRateLimit, o.talisBurst
+			to.HTTPClient = httpClient
+			to.UserAgent = "talis-operator"
+			to.Observer = metrics.ObserveCall
+		},
+	}, mgr.GetAPIReader())
+	if err := controller.Setup(mgr, controller.Config{
+		Conns: conns, Observer: observer.New(o.minListInterval), Timing: o.timing, Concurrency: o.concurrency,
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	log.Info("starting manager", "talisURL", o.talisURL, "defaultOwnerID", o.defaultOwnerID, "apiKeySet", key != "")
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// talisHTTPClient trusts the system CAs plus an optional bundle; TLS is always verified.
+func talisHTTPClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading --talis-ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--talis-ca-file %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
+}

@@ -1,0 +1,38 @@
+package controller
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// projectRefIndex indexes TalisInstanceSets by the TalisProject they use.
+const projectRefIndex = "spec.projectRef.name"
+
+// SetupIndexes registers the field indexes the reconcilers list by.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, projectRefIndex, func(o client.Object) []string {
+		return []string{o.(*infrav1.TalisInstanceSet).Spec.ProjectRef.Name}
+	})
+}
+
+func isPaused(o metav1.Object) bool {
+	_, ok := o.GetAnnotations()[infrav1.PausedAnnotation]
+	return ok
+}
+
+func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(conds, typ)
+}
+
+func reasonOf(conds []metav1.Condition, typ string) string {
+	if c := meta.FindStatusCondition(conds, typ); c != nil {
+		return c.Reason
+	}
+	return ""
+}

@@ -1,0 +1,158 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/observer"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+)
+
+// TalisInstanceSetReconciler keeps the instances of a TalisInstanceSet alive in Talis.
+type TalisInstanceSetReconciler struct {
+	client.Client
+	// APIReader reads past the cache, to re-check a set right before a create call.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
+	Conns     *talisconn.Registry
+	Observer  *observer.Observer
+	Timing    Timing
+
+	polls pollTracker
+}
+
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets/finalizers,verbs=update
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch
+
+const lowPriority = -100
+
+func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var s infrav1.TalisInstanceSet
+	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.polls.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if isPaused(&s) {
+		return ctrl.Result{}, r.markPaused(ctx, &s)
+	}
+	if s.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(&s, infrav1.Finalizer) {
+		if err := r.Update(ctx, &s); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if !s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if !s.DeletionTimestamp.IsZero() && s.Spec.DeletionPolicy == infrav1.DeletionPolicyOrphan {
+		r.Recorder.Eventf(&s, nil, "Normal", "Orphaned", "Delete", "Left %d instance(s) running in Talis (deletionPolicy Orphan)", len(s.Status.Instances))
+		return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+	}
+
+	var p infrav1.TalisProject
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}, &p); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		if !s.DeletionTimestamp.IsZero() && len(s.Status.Instances) == 0 && s.Status.PendingCreate == nil {
+			return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+		}
+		return r.finish(ctx, &s, health{stalled: true, reason: infrav1.ReasonProjectNotFound,
+			message: fmt.Sprintf("TalisProject %q not found in namespace %q", s.Spec.ProjectRef.Name, s.Namespace)}, r.Timing.ErrorRetry)
+	}
+	if p.Status.ProjectID == 0 {
+		if !s.DeletionTimestamp.IsZero() && len(s.Status.Instances) == 0 && s.Status.PendingCreate == nil {
+			return ctrl.Result{}, r.removeFinalizer(ctx, &s) // nothing can exist in a project never created
+		}
+		return r.finish(ctx, &s, health{progressing: true, reason: infrav1.ReasonProjectNotReady,
+			message: fmt.Sprintf("waiting for TalisProject %q to be created in Talis", p.Name)}, r.Timing.ErrorRetry)
+	}
+	return r.reconcileInstances(ctx, &s, &p)
+}
+
+func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	r.polls.forget(client.ObjectKeyFromObject(s))
+	controllerutil.RemoveFinalizer(s, infrav1.Finalizer)
+	return client.IgnoreNotFound(r.Update(ctx, s))
+}
+
+func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	setCondition(&s.Status.Conditions, s.Generation, infrav1.ConditionProgressing, false, infrav1.ReasonPaused,
+		"paused by the "+infrav1.PausedAnnotation+" annotation: no Talis calls are made")
+	return client.IgnoreNotFound(r.Status().Update(ctx, s))
+}
+
+// finish writes conditions and status, and says when to look again.
+func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h health, after time.Duration) (ctrl.Result, error) {
+	before := reasonOf(s.Status.Conditions, infrav1.ConditionReady)
+	h.apply(&s.Status.Conditions, s.Generation)
+	s.Status.ObservedGeneration = s.Generation
+	if err := r.Status().Update(ctx, s); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if after := reasonOf(s.Status.Conditions, infrav1.ConditionReady); after != before {
+		kind := "Normal"
+		if h.degraded || h.stalled {
+			kind = "Warning"
+		}
+		r.Recorder.Eventf(s, nil, kind, after, "Reconcile", "%s", h.message)
+	}
+	res := ctrl.Result{RequeueAfter: after}
+	if after >= r.Timing.Resync/2 {
+		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit
+	}
+	return res, nil
+}
+
+// SetupWithManager registers the controller; a set is woken when its project changes.
+func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	r.polls.min, r.polls.max = r.Timing.PollMin, r.Timing.PollMax
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
+		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(r.setsOfProject)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("talisinstanceset").
+		Complete(r)
+}
+
+// deletionStarted lets through the update that sets deletionTimestamp.
+func deletionStarted() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
+	}}
+}
+
+func (r *TalisInstanceSetReconciler) setsOfProject(ctx context.Context, o client.Object) []ctrl.Request {
+	var sets infrav1.TalisInstanceSetList
+	if err := r.List(ctx, &sets, client.InNamespace(o.GetNamespace()), client.MatchingFields{projectRefIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]ctrl.Request, 0, len(sets.Items))
+	for _, s := range sets.Items {
+		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+	}
+	return reqs
+}

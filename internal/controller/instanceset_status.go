@@ -1,0 +1,113 @@
+package controller
+
+import (
+	"fmt"
+	"sort"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// summarize derives the counters and the IP list from the instance entries.
+func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
+	st := &s.Status
+	st.Replicas, st.ReadyReplicas, st.UpdatedReplicas = 0, 0, 0
+	st.PublicIPs = nil
+	for _, in := range st.Instances {
+		if in.TerminatingSince != nil {
+			continue
+		}
+		st.Replicas++
+		if isReady(in) {
+			st.ReadyReplicas++
+			if in.PublicIP != "" {
+				st.PublicIPs = append(st.PublicIPs, in.PublicIP)
+			}
+		}
+		if in.TemplateHash == ps.templateHash {
+			st.UpdatedReplicas++
+		}
+	}
+	sort.Strings(st.PublicIPs)
+}
+
+// assess says how the set is doing after this reconcile's decisions.
+func (r *TalisInstanceSetReconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncResult, pl plan) health {
+	st := &s.Status
+	want := int32(ps.replicas)
+	terminating := 0
+	for _, in := range st.Instances {
+		if in.TerminatingSince != nil {
+			terminating++
+		}
+	}
+	if !s.DeletionTimestamp.IsZero() {
+		return health{progressing: true, reason: infrav1.ReasonDeleting,
+			message: fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances))}
+	}
+	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
+		terminating == 0 && st.PendingCreate == nil && pl.create == 0
+	if settled {
+		return health{ready: true, message: fmt.Sprintf("%d/%d instances ready", st.ReadyReplicas, want)}
+	}
+
+	h := health{progressing: true}
+	switch {
+	case len(pl.timedOut) > 0:
+		h.degraded, h.reason = true, infrav1.ReasonProvisioningTimeout
+		h.message = fmt.Sprintf("instance(s) %s not ready within %s; replacing them", describeIDs(pl.timedOut), ps.provisioning)
+	case len(sync.vanished) > 0:
+		h.degraded, h.reason = true, infrav1.ReasonInstanceTerminated
+		h.message = fmt.Sprintf("instance(s) %s were terminated outside Kubernetes; replacing them", describeIDs(vanishedIDs(sync.vanished)))
+	case stillDegraded(st):
+		// Keep saying so until the replacements are ready: a poll in between must not flap.
+		c := findCondition(st.Conditions, infrav1.ConditionDegraded)
+		h.degraded, h.reason, h.message = true, c.Reason, c.Message
+	case sync.createPending:
+		h.reason = infrav1.ReasonCreateOutcomeUnknown
+		h.message = fmt.Sprintf("looking up in Talis whether create attempt %d made its instances", st.PendingCreate.Attempt)
+	case st.UpdatedReplicas < st.Replicas || (st.UpdatedReplicas < want && st.Replicas >= want):
+		h.reason = infrav1.ReasonRollingOut
+		h.message = fmt.Sprintf("replacing outdated instances: %d/%d updated, %d ready", st.UpdatedReplicas, want, st.ReadyReplicas)
+	case st.Replicas > want || terminating > 0 && st.Replicas <= want && st.ReadyReplicas == st.Replicas && st.Replicas == want:
+		h.reason = infrav1.ReasonTerminating
+		h.message = fmt.Sprintf("terminating %d instance(s)", max(terminating, int(st.Replicas-want)))
+	case st.Replicas < want || pl.create > 0:
+		h.reason = infrav1.ReasonCreating
+		h.message = fmt.Sprintf("creating instances: %d/%d exist, %d ready", st.Replicas, want, st.ReadyReplicas)
+	default:
+		h.reason = infrav1.ReasonProvisioning
+		h.message = fmt.Sprintf("waiting for instances to become ready: %d/%d ready", st.ReadyReplicas, want)
+	}
+	return h
+}
+
+func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {
+	c := findCondition(st.Conditions, infrav1.ConditionDegraded)
+	return c != nil && c.Status == "True" &&
+		(c.Reason == infrav1.ReasonInstanceTerminated || c.Reason == infrav1.ReasonProvisioningTimeout)
+}
+
+func vanishedIDs(v []infrav1.TalisInstance) []int64 {
+	out := make([]int64, len(v))
+	for i, in := range v {
+		out[i] = in.ID
+	}
+	return out
+}
+
+// reportSync emits events for what the snapshot revealed.
+func (r *TalisInstanceSetReconciler) reportSync(s *infrav1.TalisInstanceSet, sync syncResult) {
+	if len(sync.adopted) > 0 {
+		r.Recorder.Eventf(s, nil, "Normal", "Adopted", "Adopt", "Adopted instance(s) %s tagged for this set", describeIDs(sync.adopted))
+	}
+	if pc := sync.confirmed; pc != nil {
+		r.Recorder.Eventf(s, nil, "Normal", "CreateConfirmed", "Create", "Found the instances of create attempt %d in Talis", pc.Attempt)
+	}
+	if pc := sync.notApplied; pc != nil {
+		r.Recorder.Eventf(s, nil, "Normal", "CreateNotApplied", "Create", "Create attempt %d made no instances in Talis; trying again", pc.Attempt)
+	}
+	if len(sync.vanished) > 0 {
+		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceTerminated, "Observe",
+			"Instance(s) %s were terminated outside Kubernetes; they will be replaced", describeIDs(vanishedIDs(sync.vanished)))
+	}
+}

@@ -1,0 +1,201 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// TalisProjectReconciler keeps a Talis project in step with a TalisProject.
+type TalisProjectReconciler struct {
+	client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+	Conns    *talisconn.Registry
+	Timing   Timing
+}
+
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var p infrav1.TalisProject
+	if err := r.Get(ctx, req.NamespacedName, &p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if isPaused(&p) {
+		return ctrl.Result{}, nil
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, &p)
+	}
+	if controllerutil.AddFinalizer(&p, infrav1.Finalizer) {
+		if err := r.Update(ctx, &p); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	before := p.Status.DeepCopy()
+	h, requeue := r.reconcileNormal(ctx, &p)
+	h.apply(&p.Status.Conditions, p.Generation)
+	p.Status.ObservedGeneration = p.Generation
+	r.recordTransition(&p, before, h)
+	if !equality.Semantic.DeepEqual(before, &p.Status) {
+		if err := r.Status().Update(ctx, &p); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (health, time.Duration) {
+	if p.Status.ProjectName == "" {
+		p.Status.ProjectName = talisProjectName(p)
+		p.Status.OwnerID = int64(r.Conns.OwnerID(p))
+	}
+	conn, err := r.Conns.ForProject(ctx, p)
+	if err != nil {
+		return problem("reading credentials", err), r.Timing.ErrorRetry
+	}
+	owner := uint(p.Status.OwnerID)
+	name := p.Status.ProjectName
+
+	got, err := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
+	switch {
+	case err == nil:
+		if p.Status.ProjectID == 0 {
+			r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", name, got.ID)
+		}
+		p.Status.ProjectID = int64(got.ID)
+	case talis.IsNotFound(err) && p.Status.ProjectID != 0:
+		return health{stalled: true, reason: infrav1.ReasonProjectNotFound,
+			message: fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)}, r.Timing.Resync
+	case talis.IsNotFound(err):
+		if h, ok := r.create(ctx, conn, p); !ok {
+			return h, r.Timing.ErrorRetry
+		}
+	default:
+		return problem("looking up the project", err), r.Timing.ErrorRetry
+	}
+	return health{ready: true, message: fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)}, jitter(r.Timing.Resync)
+}
+
+func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject) (health, bool) {
+	name, owner := p.Status.ProjectName, uint(p.Status.OwnerID)
+	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner}
+	if p.Spec.Config != nil {
+		params.Config = string(p.Spec.Config.Raw)
+	}
+	created, err := conn.Client.CreateProject(ctx, params)
+	if talis.IsAlreadyExists(err) {
+		// Ours from a create whose response was lost, or someone else's / a deleted one's name.
+		if got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner}); gerr == nil {
+			created, err = got, nil
+		} else {
+			return health{stalled: true, reason: infrav1.ReasonNameReserved,
+				message: fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name", name)}, false
+		}
+	}
+	if err != nil {
+		return problem("creating the project", err), false
+	}
+	p.Status.ProjectID = int64(created.ID)
+	r.Recorder.Eventf(p, nil, "Normal", "Created", "Create", "Created Talis project %q (ID %d)", name, created.ID)
+	return health{}, true
+}
+
+func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProject) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(p, infrav1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	var sets infrav1.TalisInstanceSetList
+	if err := r.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingFields{projectRefIndex: p.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	if n := len(sets.Items); n > 0 {
+		h := health{progressing: true, reason: infrav1.ReasonWaitingForInstanceSets,
+			message: fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n)}
+		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+	}
+	if p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+		conn, err := r.Conns.ForProject(ctx, p)
+		if err == nil {
+			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
+		}
+		if err != nil {
+			h := problem("deleting the project", err)
+			r.Recorder.Eventf(p, nil, "Warning", h.reason, "Delete", "%s", h.message)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+		}
+		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
+	}
+	controllerutil.RemoveFinalizer(p, infrav1.Finalizer)
+	if err := r.Update(ctx, p); err != nil && !apierrors.IsNotFound(err) {
+		return ctrl.Result{}, err
+	}
+	r.Conns.Forget(p.UID)
+	return ctrl.Result{}, nil
+}
+
+func (r *TalisProjectReconciler) writeStatus(ctx context.Context, p *infrav1.TalisProject, h health) error {
+	h.apply(&p.Status.Conditions, p.Generation)
+	return client.IgnoreNotFound(r.Status().Update(ctx, p))
+}
+
+// recordTransition emits an event when the Ready reason changes, not on every poll.
+func (r *TalisProjectReconciler) recordTransition(p *infrav1.TalisProject, before *infrav1.TalisProjectStatus, h health) {
+	if reasonOf(before.Conditions, infrav1.ConditionReady) == reasonOf(p.Status.Conditions, infrav1.ConditionReady) {
+		return
+	}
+	if h.ready {
+		r.Recorder.Eventf(p, nil, "Normal", infrav1.ReasonReady, "Reconcile", "%s", h.message)
+		return
+	}
+	r.Recorder.Eventf(p, nil, "Warning", h.reason, "Reconcile", "%s", h.message)
+}
+
+// talisProjectName defaults the Talis name; Talis names are global, so the namespace is part of it.
+func talisProjectName(p *infrav1.TalisProject) string {
+	if p.Spec.ProjectName != "" {
+		return p.Spec.ProjectName
+	}
+	return p.Namespace + "-" + p.Name
+}
+
+// SetupWithManager registers the controller; sets wake their project when they go away.
+func (r *TalisProjectReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.TalisProject{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
+		// A deleting project waits for its sets: only their disappearance matters here.
+		Watches(&infrav1.TalisInstanceSet{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+			s := o.(*infrav1.TalisInstanceSet)
+			return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}}}
+		}), builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("talisproject").
+		Complete(r)
+}

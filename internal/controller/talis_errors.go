@@ -1,0 +1,28 @@
+package controller
+
+import (
+	"errors"
+	"fmt"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// problem turns an error on the way to Talis into what the user reads in conditions and events.
+func problem(action string, err error) health {
+	var cred *talisconn.CredentialsError
+	switch {
+	case errors.As(err, &cred):
+		return health{stalled: true, reason: cred.Reason, message: cred.Message}
+	case talis.IsUnauthorized(err):
+		return health{stalled: true, reason: infrav1.ReasonInvalidCredentials,
+			message: fmt.Sprintf("Talis refused the API key while %s: %v; check the Secret named by spec.connection.apiKeySecretRef", action, err)}
+	case talis.IsInvalid(err):
+		return health{stalled: true, reason: infrav1.ReasonTalisRejected,
+			message: fmt.Sprintf("Talis rejected the request while %s: %v", action, err)}
+	default:
+		return health{degraded: true, progressing: true, reason: infrav1.ReasonTalisUnavailable,
+			message: fmt.Sprintf("Talis call failed while %s (will retry): %v", action, err)}
+	}
+}

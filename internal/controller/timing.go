@@ -1,0 +1,44 @@
+package controller
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Timing holds every interval the reconcilers wait on; tests shorten them.
+type Timing struct {
+	// Resync is the steady-state poll of a set whose instances are all as wanted (jittered ±10%).
+	Resync time.Duration
+	// PollMin and PollMax bound the backing-off poll while something is progressing.
+	PollMin, PollMax time.Duration
+	// ErrorRetry is the wait after a problem only a person or Talis can fix.
+	ErrorRetry time.Duration
+	// CreateAmbiguity is how long after a create call its instances may still appear in Talis:
+	// at least the client's request timeout plus the server's processing time.
+	CreateAmbiguity time.Duration
+	// TerminateRetry is how long a terminated instance may stay live before the call is repeated.
+	TerminateRetry time.Duration
+	// MaxCreateBatch caps the instances requested by one create call.
+	MaxCreateBatch int
+}
+
+// DefaultTiming is what the manager runs with unless flags say otherwise.
+func DefaultTiming() Timing {
+	return Timing{
+		Resync:          10 * time.Minute,
+		PollMin:         time.Second,
+		PollMax:         30 * time.Second,
+		ErrorRetry:      30 * time.Second,
+		CreateAmbiguity: 45 * time.Second,
+		TerminateRetry:  time.Minute,
+		MaxCreateBatch:  100,
+	}
+}
+
+// jitter spreads steady-state polls so that thousands of sets do not poll in lockstep.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}

@@ -1,0 +1,38 @@
+// Package observer shares one Talis instance list among every set that talks to the same Talis
+// endpoint: API calls are the scarce resource, so a poll is one list call, not one call per
+// instance or per set.
+package observer
+
+import (
+	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// Snapshot is every live (not terminated) instance seen by one list call, grouped by project.
+// Talis never deletes instance rows, so an instance missing from a snapshot that started after
+// the instance was created has been terminated.
+type Snapshot struct {
+	// StartedAt is when the list call was sent: everything created before it is in the snapshot.
+	StartedAt time.Time
+	byProject map[uint][]*talis.Instance
+	total     int
+}
+
+func newSnapshot(startedAt time.Time, rows []*talis.Instance) *Snapshot {
+	s := &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}}
+	for _, in := range rows {
+		if in == nil || in.Status == talis.InstanceStatusTerminated {
+			continue
+		}
+		s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], in)
+		s.total++
+	}
+	return s
+}
+
+// Project returns the live instances of a project. Callers must not modify them.
+func (s *Snapshot) Project(projectID uint) []*talis.Instance { return s.byProject[projectID] }
+
+// Len is the number of live instances in the snapshot.
+func (s *Snapshot) Len() int { return s.total }

@@ -1,0 +1,169 @@
+// Package talisconn turns a TalisProject's connection settings and the manager's defaults into
+// Talis clients, and remembers credentials so that teardown still works after their Secret is gone.
+package talisconn
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// Defaults are the manager-wide settings a project falls back to.
+type Defaults struct {
+	URL     string
+	APIKey  string
+	OwnerID uint
+	// Options is applied to every client (timeouts, retries, rate limit, metrics hook, TLS).
+	Options func(*talis.Options)
+}
+
+// Connection is what a reconciler needs to talk to a project's Talis.
+type Connection struct {
+	// Key names the endpoint and credentials; connections with equal keys share snapshots.
+	Key     string
+	Client  talis.Client
+	OwnerID uint
+}
+
+// Registry builds and caches clients. It reads Secrets with a live reader (no cluster-wide
+// Secret cache) and keeps the last key read per project in memory.
+type Registry struct {
+	defaults Defaults
+	secrets  client.Reader
+
+	mu       sync.Mutex
+	clients  map[string]*talis.APIClient
+	lastKeys map[types.UID]string
+}
+
+// NewRegistry returns a registry reading Secrets through reader.
+func NewRegistry(defaults Defaults, reader client.Reader) *Registry {
+	return &Registry{defaults: defaults, secrets: reader, clients: map[string]*talis.APIClient{}, lastKeys: map[types.UID]string{}}
+}
+
+// OwnerID is the owner a project uses.
+func (r *Registry) OwnerID(p *infrav1.TalisProject) uint {
+	if p.Spec.OwnerID != nil {
+		return uint(*p.Spec.OwnerID)
+	}
+	return r.defaults.OwnerID
+}
+
+// ForProject returns the connection of a project. When the API key Secret is gone (a namespace
+// being deleted removes it at once), the last key this process read for the project is used, so
+// instances can still be terminated.
+func (r *Registry) ForProject(ctx context.Context, p *infrav1.TalisProject) (*Connection, error) {
+	url := r.defaults.URL
+	key := r.defaults.APIKey
+	if c := p.Spec.Connection; c != nil {
+		if c.URL != "" {
+			url = c.URL
+		}
+		if ref := c.APIKeySecretRef; ref != nil {
+			k, err := r.readKey(ctx, p, ref)
+			if err != nil {
+				return nil, err
+			}
+			key = k
+		}
+	}
+	if url == "" {
+		return nil, &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable, Message: "no Talis URL: set spec.connection.url or the manager's --talis-url"}
+	}
+	c, err := r.client(url, key)
+	if err != nil {
+		return nil, &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable, Message: err.Error()}
+	}
+	return &Connection{Key: endpointKey(url, key), Client: c, OwnerID: r.OwnerID(p)}, nil
+}
+
+// Forget drops what the registry remembers of a project once it is gone.
+func (r *Registry) Forget(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.lastKeys, uid)
+}
+
+func (r *Registry) readKey(ctx context.Context, p *infrav1.TalisProject, ref *infrav1.SecretKeyReference) (string, error) {
+	keyName := ref.Key
+	if keyName == "" {
+		keyName = "apiKey"
+	}
+	var s corev1.Secret
+	err := r.secrets.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ref.Name}, &s)
+	if err == nil {
+		v, ok := s.Data[keyName]
+		if !ok || len(strings.TrimSpace(string(v))) == 0 {
+			return "", &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable,
+				Message: fmt.Sprintf("Secret %q has no key %q with an API key", ref.Name, keyName)}
+		}
+		k := strings.TrimSpace(string(v))
+		r.mu.Lock()
+		r.lastKeys[p.UID] = k
+		r.mu.Unlock()
+		return k, nil
+	}
+	r.mu.Lock()
+	last, ok := r.lastKeys[p.UID]
+	r.mu.Unlock()
+	if apierrors.IsNotFound(err) && !p.DeletionTimestamp.IsZero() {
+		// Teardown must not hang on a Secret deleted together with the project.
+		if ok {
+			return last, nil
+		}
+		if r.defaults.APIKey != "" {
+			return r.defaults.APIKey, nil
+		}
+	}
+	if apierrors.IsNotFound(err) {
+		return "", &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable,
+			Message: fmt.Sprintf("Secret %q with the Talis API key not found", ref.Name)}
+	}
+	return "", fmt.Errorf("reading Secret %q: %w", ref.Name, err)
+}
+
+func (r *Registry) client(url, key string) (*talis.APIClient, error) {
+	id := endpointKey(url, key)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[id]; ok {
+		return c, nil
+	}
+	opts := talis.DefaultOptions()
+	opts.BaseURL = url
+	opts.APIKey = key
+	if r.defaults.Options != nil {
+		r.defaults.Options(opts)
+	}
+	c, err := talis.NewClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	r.clients[id] = c
+	return c, nil
+}
+
+// endpointKey never contains the key itself: it ends up in logs and metrics labels.
+func endpointKey(url, key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return url + "#" + hex.EncodeToString(sum[:6])
+}
+
+// CredentialsError is a connection problem the user must fix; Reason is a condition reason.
+type CredentialsError struct {
+	Reason  string
+	Message string
+}
+
+func (e *CredentialsError) Error() string { return e.Message }
