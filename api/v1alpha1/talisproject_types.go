@@ -8,8 +8,7 @@ import (
 // TalisProjectSpec declares a Talis project.
 // +kubebuilder:validation:XValidation:rule="has(self.projectName) == has(oldSelf.projectName)",message="projectName cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.ownerID) == has(oldSelf.ownerID)",message="ownerID cannot be added or removed after creation"
-// +kubebuilder:validation:XValidation:rule="oldSelf.?description.orValue('') == self.?description.orValue('')",message="description is immutable: Talis cannot update a project"
-// +kubebuilder:validation:XValidation:rule="has(self.config) == has(oldSelf.config) && (!has(self.config) || self.config == oldSelf.config)",message="config is immutable: Talis cannot update a project"
+// +kubebuilder:validation:XValidation:rule="has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)",message="description is immutable: Talis cannot update a project"
 type TalisProjectSpec struct {
 	// ProjectName is the project's name in Talis. Talis names are global across owners and stay
 	// reserved after deletion. Defaults to "<namespace>-<name>".
@@ -26,6 +25,7 @@ type TalisProjectSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// Config is a JSON object stored with the project (Talis expects {"resources":{},"settings":{}}).
+	// Talis cannot update a project: a change after creation is not sent.
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional

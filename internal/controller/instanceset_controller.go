@@ -33,6 +33,7 @@ type TalisInstanceSetReconciler struct {
 	Conns     *talisconn.Registry
 	Observer  *observer.Observer
 	Timing    Timing
+	Hook      StepHook
 
 	polls pollTracker
 }
@@ -92,7 +93,11 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
 	r.polls.forget(client.ObjectKeyFromObject(s))
 	controllerutil.RemoveFinalizer(s, infrav1.Finalizer)
-	return client.IgnoreNotFound(r.Update(ctx, s))
+	if err := r.Update(ctx, s); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	r.after(ctx, StepFinalizerRemoved)
+	return nil
 }
 
 func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {

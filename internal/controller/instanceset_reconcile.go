@@ -67,11 +67,13 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.polls.used(key, snap.StartedAt)
+	r.after(ctx, StepIntentRecorded)
 
 	if len(pl.terminate) > 0 {
 		if err := r.terminate(ctx, conn, p, s, pl.terminate); err != nil {
 			return r.finish(ctx, s, problem("terminating instances", err), r.Timing.ErrorRetry)
 		}
+		r.after(ctx, StepTerminateSent)
 	}
 	if pc != nil {
 		if res, done, err := r.create(ctx, conn, p, s, pc); done {
@@ -112,6 +114,7 @@ func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn
 	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) (ctrl.Result, bool, error) {
 	req := instanceRequest(s, p, conn.OwnerID, pc)
 	created, err := conn.Client.CreateInstance(ctx, []talis.InstanceRequest{req})
+	r.after(ctx, StepCreateReturned)
 	key := client.ObjectKeyFromObject(s)
 	if err != nil && talis.IsAmbiguous(err) {
 		// Leave the intent in place: the next reconciles look the outcome up by tag.
@@ -141,6 +144,8 @@ func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn
 	}
 	if uerr != nil {
 		logf.FromContext(ctx).Info("recording created instances failed; they will be adopted by tag", "error", uerr.Error())
+	} else {
+		r.after(ctx, StepCreateRecorded)
 	}
 	r.Recorder.Eventf(s, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s", len(created), pc.Attempt, describeIDs(instanceIDs(created)))
 	return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, true, nil

@@ -16,6 +16,8 @@ type Config struct {
 	Observer    *observer.Observer
 	Timing      Timing
 	Concurrency int
+	// Hook is called after each externally visible step of a set's reconcile (tests only).
+	Hook StepHook
 }
 
 // Setup registers the indexes and both controllers with a manager.
@@ -32,7 +34,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := (&TalisInstanceSetReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("talisinstanceset-controller"),
-		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing,
+		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)
 	}

@@ -1,0 +1,38 @@
+package controller
+
+import (
+	"strconv"
+
+	. "github.com/onsi/gomega"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+func patchReplicas(s *infrav1.TalisInstanceSet, n int32) {
+	got := getSet(s)
+	patch := client.MergeFrom(got.DeepCopy())
+	got.Spec.Replicas = &n
+	Expect(k8s.Patch(suiteCtx, got, patch)).To(Succeed())
+}
+
+func instanceIDsOf(s *infrav1.TalisInstanceSet) []int64 {
+	var out []int64
+	for _, in := range s.Status.Instances {
+		if in.TerminatingSince == nil {
+			out = append(out, in.ID)
+		}
+	}
+	return out
+}
+
+// terminateDirectly is someone using Talis behind the operator's back.
+func terminateDirectly(project string, id int64) {
+	c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(c.DeleteInstances(suiteCtx, talis.DeleteInstancesRequest{
+		OwnerID: talis.AdminOwnerID, ProjectName: project, InstanceIDs: []uint{uint(id)}})).To(Succeed())
+}

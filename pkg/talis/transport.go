@@ -1,0 +1,198 @@
+package talis
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// maxResponseBody bounds what is read from one response; an unpaged list of
+// many thousands of instances still fits.
+const maxResponseBody = 64 << 20
+
+// call describes one client operation.
+type call struct {
+	method     string // client method name, for CallInfo and errors
+	route      string // low-cardinality route
+	httpMethod string
+	path       string // escaped, relative to the root, e.g. "/api/v1/instances"
+	query      url.Values
+	body       any // JSON-encoded when non-nil
+	idempotent bool
+	rpc        bool
+}
+
+// response is a 2xx answer.
+type response struct {
+	status int
+	body   []byte
+}
+
+// do runs a call with rate limiting, per-attempt timeout, retries (for
+// idempotent calls only) and observation. Non-2xx answers become *APIError.
+func (c *APIClient) do(ctx context.Context, cl call) (*response, error) {
+	var payload []byte
+	if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return nil, &requestError{route: cl.route, err: err, phase: notSent}
+		}
+	}
+	target := c.origin + c.root + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	maxAttempts := 1
+	if cl.idempotent {
+		maxAttempts = c.retry.MaxAttempts
+	}
+	policy := c.retry
+	policy.MaxAttempts = maxAttempts
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return nil, &requestError{route: cl.route, err: err, phase: notSent}
+		}
+		if c.limiter != nil {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return nil, &requestError{route: cl.route, err: err, phase: notSent, limiter: true}
+			}
+		}
+		resp, err := c.attempt(ctx, cl, target, payload, n)
+		if err == nil {
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		wait, again := policy.retryDelay(err, n)
+		if !again {
+			return nil, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, err // sleeping would only end in the deadline
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+// attempt performs one HTTP exchange and reports it to the observer.
+func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload []byte, n int) (resp *response, err error) {
+	start := time.Now()
+	status := 0
+	defer func() {
+		if c.observer != nil {
+			c.observer(CallInfo{Method: cl.method, Route: cl.route, StatusCode: status,
+				Duration: time.Since(start), Attempt: n, Err: err})
+		}
+	}()
+
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	tr := &sendTrace{}
+	actx = httptrace.WithClientTrace(actx, tr.clientTrace())
+
+	var body io.Reader = http.NoBody
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.httpMethod, target, body)
+	if err != nil {
+		return nil, &requestError{route: cl.route, err: err, phase: notSent}
+	}
+	key := c.key()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if key != "" {
+		req.Header.Set("apikey", key)
+	}
+
+	hresp, err := c.http.Do(req)
+	if err != nil {
+		return nil, &requestError{route: cl.route, err: err, phase: tr.phase(err)}
+	}
+	defer hresp.Body.Close()
+	status = hresp.StatusCode
+	data, rerr := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody+1))
+	if rerr == nil && len(data) > maxResponseBody {
+		rerr = fmt.Errorf("response body exceeds %d bytes", maxResponseBody)
+	}
+	ok := status >= 200 && status < 300
+	if rerr != nil {
+		if ok {
+			return nil, &requestError{route: cl.route, err: rerr, phase: responded}
+		}
+		// An error status is decisive even if its body was cut short.
+	}
+	if !ok {
+		return nil, newAPIError(status, hresp.Header, data, key, cl.method, cl.route, cl.rpc)
+	}
+	return &response{status: status, body: data}, nil
+}
+
+// sendTrace records, from transport callbacks that may run on other
+// goroutines, how far a request got before failing.
+type sendTrace struct {
+	getConn, gotConn, wrote, wroteErr atomic.Bool
+}
+
+func (t *sendTrace) clientTrace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn: func(string) { t.getConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { t.gotConn.Store(true) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err != nil {
+				t.wroteErr.Store(true)
+			} else {
+				t.wrote.Store(true)
+			}
+		},
+	}
+}
+
+// phase classifies a transport error; see IsAmbiguous.
+func (t *sendTrace) phase(err error) phase {
+	switch {
+	case t.wrote.Load():
+		return maybeSent // the server may be processing it right now
+	case t.wroteErr.Load():
+		return notSent // incomplete body: the server never acts on it
+	case t.gotConn.Load():
+		return maybeSent // the write may still complete after we gave up
+	case t.getConn.Load():
+		return notSent // the standard transport never got a connection
+	case isDialError(err):
+		return notSent // a custom transport without trace events
+	}
+	return maybeSent
+}
+
+// isDialError recognises failures that happen before any byte is sent.
+func isDialError(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var recErr tls.RecordHeaderError
+	return errors.As(err, &dnsErr) || errors.As(err, &certErr) || errors.As(err, &recErr) ||
+		errors.Is(err, syscall.ECONNREFUSED)
+}
