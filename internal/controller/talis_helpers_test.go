@@ -2,12 +2,14 @@ package controller
 
 import (
 	"strconv"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis"
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
@@ -36,3 +38,23 @@ func terminateDirectly(project string, id int64) {
 	Expect(c.DeleteInstances(suiteCtx, talis.DeleteInstancesRequest{
 		OwnerID: talis.AdminOwnerID, ProjectName: project, InstanceIDs: []uint{uint(id)}})).To(Succeed())
 }
+
+func projectID(ns, name string) func() int64 {
+	return func() int64 {
+		p := &infrav1.TalisProject{}
+		if err := k8s.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, p); err != nil {
+			return 0
+		}
+		return p.Status.ProjectID
+	}
+}
+
+func faultsFor(route string, f emulator.RouteFault) emulator.Faults {
+	return emulator.Faults{Routes: map[string]emulator.RouteFault{route: f}}
+}
+
+func commitThenDrop(hang time.Duration) emulator.RouteFault {
+	return emulator.RouteFault{CommitThenDropRate: 1, Hang: hang}
+}
+
+func noFaults() emulator.Faults { return emulator.Faults{} }

@@ -1,0 +1,80 @@
+package controller
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+func condition2(conds []metav1.Condition, typ string) *metav1.Condition {
+	return meta.FindStatusCondition(conds, typ)
+}
+
+var _ = Describe("TalisProject", func() {
+	var (
+		ns  string
+		mgr *runningManager
+	)
+	BeforeEach(func() {
+		ns = newNamespace()
+		mgr = startManager(managerOptions{})
+	})
+	AfterEach(func() { mgr.Stop() })
+
+	It("creates the project in Talis, waits for its sets on deletion, then deletes it", func() {
+		p := newProject(ns, "p")
+		create(p)
+		Eventually(projectID(ns, "p"), 20*time.Second).ShouldNot(BeZero())
+		got := &infrav1.TalisProject{}
+		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		Expect(got.Status.ProjectName).To(Equal(ns + "-p"))
+		Expect(condition2(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
+
+		set := newSet(ns, "web", "p", 1)
+		create(set)
+		eventuallyReady(set, 1)
+		Expect(k8s.Delete(suiteCtx, p)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+			g.Expect(condition2(got.Status.Conditions, infrav1.ConditionReady).Reason).To(Equal(infrav1.ReasonWaitingForInstanceSets))
+		}, 20*time.Second).Should(Succeed())
+
+		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
+		eventuallyGone(set)
+		eventuallyGone(p)
+		c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: ns + "-p", OwnerID: talis.AdminOwnerID})
+		Expect(talis.IsNotFound(err)).To(BeTrue(), "the Talis project is deleted: %v", err)
+	})
+
+	It("explains that a deleted project's name stays reserved in Talis", func() {
+		name := ns + "-sticky"
+		first := newProject(ns, "first")
+		first.Spec.ProjectName = name
+		create(first)
+		Eventually(projectID(ns, "first"), 20*time.Second).ShouldNot(BeZero())
+		Expect(k8s.Delete(suiteCtx, first)).To(Succeed())
+		eventuallyGone(first)
+
+		second := newProject(ns, "second")
+		second.Spec.ProjectName = name
+		create(second)
+		Eventually(func(g Gomega) {
+			got := &infrav1.TalisProject{}
+			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(second), got)).To(Succeed())
+			c := condition2(got.Status.Conditions, infrav1.ConditionReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(infrav1.ReasonNameReserved))
+			g.Expect(c.Message).To(ContainSubstring("reserved"))
+			g.Expect(condition2(got.Status.Conditions, infrav1.ConditionStalled).Status).To(BeEquivalentTo("True"))
+		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
+	})
+})
