@@ -55,8 +55,9 @@ envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per m
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet envtest ## Run every test: unit, contract, fuzz seeds, envtest suites.
-	@test -z "$$(gofmt -l api cmd internal pkg 2>/dev/null)" || { gofmt -l api cmd internal pkg; exit 1; }
+test: manifests generate vet envtest ## Run every test: unit, contract, fuzz seeds, envtest suites.
+	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
+	@if [ -n "$$CI" ]; then git diff --exit-code -- api config || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt; exit $${PIPESTATUS[0]}
 
 .PHONY: fuzz
@@ -94,3 +95,41 @@ $(KUSTOMIZE): | $(LOCALBIN)
 $(HELM): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	mv $(LOCALBIN)/helm $(HELM)
+
+##@ Deployment
+
+KUBECTL ?= kubectl
+# `make undeploy ignore-not-found=true` does not fail on objects that are already gone.
+ignore-not-found ?= false
+
+.PHONY: install
+install: manifests $(KUSTOMIZE) ## Install the CRDs into the cluster of the current kubeconfig.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) apply -f -
+
+.PHONY: uninstall
+uninstall: manifests $(KUSTOMIZE) ## Remove the CRDs (and so every Talis object) from the cluster.
+	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests $(KUSTOMIZE) ## Deploy the manager image IMG with CRDs and RBAC to the cluster.
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | $(KUBECTL) apply -f -
+
+.PHONY: undeploy
+undeploy: $(KUSTOMIZE) ## Remove everything `make deploy` created.
+	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: build-installer
+build-installer: manifests $(KUSTOMIZE) ## Write dist/install.yaml: every manifest for image IMG in one file.
+	mkdir -p dist
+	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default > dist/install.yaml
+
+.PHONY: helm-crds
+helm-crds: manifests ## Copy the generated CRDs into the Helm chart.
+	rm -f charts/talis-operator/crds/*.yaml
+	cp config/crd/bases/*.yaml charts/talis-operator/crds/
+
+.PHONY: helm-lint
+helm-lint: helm-crds $(HELM) ## Lint the Helm chart.
+	$(HELM) lint charts/talis-operator

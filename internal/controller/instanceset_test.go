@@ -131,7 +131,11 @@ var _ = Describe("TalisInstanceSet", func() {
 
 	It("pauses: no Talis calls while the annotation is set", func() {
 		create(newProject(ns, "p"))
-		Eventually(func() int64 { p := &infrav1.TalisProject{}; _ = k8s.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "p"}, p); return p.Status.ProjectID }, 20*time.Second).ShouldNot(BeZero())
+		Eventually(func() int64 {
+			p := &infrav1.TalisProject{}
+			_ = k8s.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: "p"}, p)
+			return p.Status.ProjectID
+		}, 20*time.Second).ShouldNot(BeZero())
 		set := newSet(ns, "web", "p", 2)
 		set.Annotations = map[string]string{infrav1.PausedAnnotation: "true"}
 		create(set)
