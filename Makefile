@@ -133,3 +133,9 @@ helm-crds: manifests ## Copy the generated CRDs into the Helm chart.
 .PHONY: helm-lint
 helm-lint: helm-crds $(HELM) ## Lint the Helm chart.
 	$(HELM) lint charts/talis-operator
+
+##@ Demo
+
+.PHONY: demo
+demo: envtest build ## Walk through the operator on a local apiserver + etcd and the Talis emulator (KEEP=1 keeps it running).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo --manager $(LOCALBIN)/manager
