@@ -52,8 +52,8 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.StringVar(&o.apiKeyFile, "talis-api-key-file", env("TALIS_API_KEY_FILE", ""), "File holding the default Talis API key (env TALIS_API_KEY_FILE; or set env TALIS_API_KEY).")
 	fs.UintVar(&o.defaultOwnerID, "default-owner-id", talis.AdminOwnerID, "Talis owner ID of projects that do not set one (4294967295 is the only owner whose tasks Talis shows).")
 	fs.DurationVar(&o.talisTimeout, "talis-timeout", talis.DefaultTimeout, "Timeout of one Talis HTTP request.")
-	fs.Float64Var(&o.talisRateLimit, "talis-rate-limit", 4, "Talis requests per second per endpoint (0: unlimited). DigitalOcean allows 250 per minute.")
-	fs.IntVar(&o.talisBurst, "talis-burst", 20, "Burst of the Talis rate limit.")
+	fs.Float64Var(&o.talisRateLimit, "talis-rate-limit", 10, "Talis requests per second per endpoint (0: unlimited).")
+	fs.IntVar(&o.talisBurst, "talis-burst", 50, "Burst of the Talis rate limit.")
 	fs.StringVar(&o.talisCAFile, "talis-ca-file", env("TALIS_CA_FILE", ""), "PEM bundle of CAs trusted for Talis TLS, in addition to the system's.")
 	fs.DurationVar(&o.minListInterval, "talis-min-list-interval", time.Second, "Shortest gap between two instance list calls to one Talis endpoint.")
 

@@ -92,6 +92,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
 	r.polls.forget(client.ObjectKeyFromObject(s))
+	forgetInstanceMetrics(s)
 	controllerutil.RemoveFinalizer(s, infrav1.Finalizer)
 	if err := r.Update(ctx, s); err != nil {
 		return client.IgnoreNotFound(err)

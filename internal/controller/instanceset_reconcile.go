@@ -36,8 +36,10 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	st.TemplateHash = hash
 	st.ProjectName = p.Status.ProjectName
 	before := progressFingerprint(st)
+	notReady := notReadyIDs(st)
 	sync := syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt, r.Timing.CreateAmbiguity)
 	r.reportSync(s, sync)
+	recordInstanceMetrics(s, notReady)
 
 	ps := planSpecFor(s, hash)
 	pl := computePlan(ps, st.Instances, sync.createPending, now, snap.StartedAt, r.Timing.TerminateRetry)
