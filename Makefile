@@ -1,5 +1,8 @@
 # talis-operator — kubebuilder-style Makefile. Tools are pinned and built into bin/ from the Go module proxy.
 
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+
 IMG ?= ghcr.io/talis-operator/talis-operator:dev
 LOCALBIN ?= $(CURDIR)/bin
 export GOTOOLCHAIN := local
@@ -48,17 +51,17 @@ vet: ## go vet.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from what is committed.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per machine).
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest ## Run every test: unit, contract, fuzz seeds, envtest suites.
+test: manifests generate vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Run every test: unit, contract, fuzz seeds, envtest suites.
 	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
-	@if [ -n "$$CI" ]; then git diff --exit-code -- api config || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt; exit $${PIPESTATUS[0]}
+	@if [ -n "$$CI" ]; then git diff --exit-code -- api config charts || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 20s).
