@@ -17,6 +17,8 @@ ETCD_VERSION ?= 3.7.0
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_GEN_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+CRD_REF_DOCS_VERSION ?= v0.3.0
+CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 
 # Tests that need a control plane find it here; `make envtest` builds it from source once per machine.
 ENVTEST_ASSETS = $(LOCALBIN)/k8s/$(K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
@@ -41,6 +43,10 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and RBAC from the code markers.
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the Go types.
+	$(CRD_REF_DOCS) --source-path=./api/v1alpha1 --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md >/dev/null
+
 .PHONY: fmt
 fmt: ## go fmt.
 	go fmt ./...
@@ -51,16 +57,16 @@ vet: ## go vet.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from what is committed.
-	@git diff --exit-code -- api config charts || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
+	@git diff --exit-code -- api config charts docs/api.md || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
 
 .PHONY: envtest
 envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per machine).
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Run every test: unit, contract, fuzz seeds, envtest suites.
+test: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Run every test: unit, contract, fuzz seeds, envtest suites.
 	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
-	@if [ -n "$$CI" ]; then git diff --exit-code -- api config charts || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
+	@if [ -n "$$CI" ]; then git diff --exit-code -- api config charts docs/api.md || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt
 
 .PHONY: fuzz
@@ -94,6 +100,10 @@ $(CONTROLLER_GEN): | $(LOCALBIN)
 $(KUSTOMIZE): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 	mv $(LOCALBIN)/kustomize $(KUSTOMIZE)
+
+$(CRD_REF_DOCS): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv $(LOCALBIN)/crd-ref-docs $(CRD_REF_DOCS)
 
 $(HELM): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
