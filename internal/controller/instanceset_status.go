@@ -2,12 +2,11 @@ package controller
 
 import (
 	"fmt"
-	"sort"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
 
-// summarize derives the counters and the IP list from the instance entries.
+// summarize derives the counters and the IP list (in instance ID order) from the instance entries.
 func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
 	st := &s.Status
 	st.Replicas, st.ReadyReplicas, st.UpdatedReplicas = 0, 0, 0
@@ -27,7 +26,6 @@ func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
 			st.UpdatedReplicas++
 		}
 	}
-	sort.Strings(st.PublicIPs)
 }
 
 // assess says how the set is doing after this reconcile's decisions.

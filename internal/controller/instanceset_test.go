@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -53,7 +54,12 @@ var _ = Describe("TalisInstanceSet", func() {
 		create(set)
 		eventuallyReady(set, 2)
 
-		patchReplicas(set, 5)
+		// kubectl scale goes through the scale subresource.
+		scale := &autoscalingv1.Scale{}
+		Expect(k8s.SubResource("scale").Get(suiteCtx, set, scale)).To(Succeed())
+		Expect(scale.Status.Replicas).To(BeEquivalentTo(2))
+		scale.Spec.Replicas = 5
+		Expect(k8s.SubResource("scale").Update(suiteCtx, set, client.WithSubResourceBody(scale))).To(Succeed())
 		got := eventuallyReady(set, 5)
 		Expect(liveCount(ns, "web")()).To(Equal(5))
 
