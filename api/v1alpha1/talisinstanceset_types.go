@@ -10,9 +10,10 @@ type TalisInstanceSetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectRef is immutable: instances cannot move between projects"
 	ProjectRef LocalObjectReference `json:"projectRef"`
 
-	// Replicas is the number of instances wanted.
+	// Replicas is the number of instances wanted. At most 1000: every instance is listed in status,
+	// which must fit in one etcd object.
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`

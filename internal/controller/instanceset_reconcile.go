@@ -26,8 +26,7 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	}
 	snap, err := r.Observer.Get(ctx, conn.Key, conn.Client, r.polls.notBefore(key, s))
 	if err != nil {
-		h := problem("listing instances", err)
-		return r.finish(ctx, s, h, r.polls.next(key, false))
+		return r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
 	}
 	now := time.Now()
 	st := &s.Status
@@ -73,7 +72,7 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 
 	if len(pl.terminate) > 0 {
 		if err := r.terminate(ctx, conn, p, s, pl.terminate); err != nil {
-			return r.finish(ctx, s, problem("terminating instances", err), r.Timing.ErrorRetry)
+			return r.finish(ctx, s, problem("terminating instances", err), r.retryDelay(key, err))
 		}
 		r.after(ctx, StepTerminateSent)
 	}
@@ -141,7 +140,7 @@ func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn
 				message: fmt.Sprintf("Talis has no project %q for owner %d: %v", p.Status.ProjectName, conn.OwnerID, err)}
 		}
 		r.Recorder.Eventf(s, nil, "Warning", h.reason, "Create", "%s", h.message)
-		res, ferr := r.finish(ctx, s, h, r.Timing.ErrorRetry)
+		res, ferr := r.finish(ctx, s, h, r.retryDelay(key, err))
 		return res, true, ferr
 	}
 	if uerr != nil {
@@ -215,6 +214,18 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 }
 
 func ptrInt(v int) *int { return &v }
+
+// retryDelay honours Talis's Retry-After, backs off on passing trouble, and waits longer on
+// problems only a person can fix.
+func (r *TalisInstanceSetReconciler) retryDelay(key client.ObjectKey, err error) time.Duration {
+	if d, ok := talis.RetryAfter(err); ok {
+		return max(d, r.Timing.PollMin)
+	}
+	if problem("", err).stalled {
+		return r.Timing.ErrorRetry
+	}
+	return r.polls.next(key, false)
+}
 
 // progressFingerprint changes whenever an instance appears, goes or changes state.
 func progressFingerprint(st *infrav1.TalisInstanceSetStatus) string {
