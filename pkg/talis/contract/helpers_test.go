@@ -169,7 +169,16 @@ func newEnv(t *testing.T, cfg emulator.Config, tweak func(*talis.Options)) *env 
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	t.Cleanup(cancel)
 	e := &env{t: t, srv: srv, url: u, wire: &wireLog{}, ctx: ctx}
-	e.c = e.newClient(tweak)
+	o := e.baseOptions()
+	if tweak != nil {
+		tweak(&o)
+	}
+	e.key = o.APIKey
+	c, err := talis.NewClient(&o)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	e.c = c
 	return e
 }
 
@@ -190,13 +199,13 @@ func (e *env) baseOptions() talis.Options {
 	}
 }
 
+// newClient builds another client on the same emulator and wire log.
 func (e *env) newClient(tweak func(*talis.Options)) *talis.APIClient {
 	e.t.Helper()
 	o := e.baseOptions()
 	if tweak != nil {
 		tweak(&o)
 	}
-	e.key = o.APIKey
 	c, err := talis.NewClient(&o)
 	if err != nil {
 		e.t.Fatalf("NewClient: %v", err)
@@ -232,12 +241,15 @@ func summarize(ex []exchange) []string {
 // requests returns how many requests the emulator counted for a route.
 func (e *env) requests(route string) int64 { return e.srv.Stats().Requests[route] }
 
-func must[T any](t *testing.T, v T, err error) T {
-	t.Helper()
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
+// must(call())(t) returns call's value and fails t on its error.
+func must[T any](v T, err error) func(*testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+		return v
 	}
-	return v
 }
 
 func noErr(t *testing.T, err error) {
@@ -574,7 +586,7 @@ func instReq(project string, owner uint, provider, name string, n int, tags ...s
 
 func (e *env) mkProject(t *testing.T, name string, owner uint) talis.Project {
 	t.Helper()
-	return must(t, e.c.CreateProject(e.ctx, talis.ProjectCreateParams{Name: name, OwnerID: owner}))
+	return must(e.c.CreateProject(e.ctx, talis.ProjectCreateParams{Name: name, OwnerID: owner}))(t)
 }
 
 // waitStatus polls GetInstance until every instance has the status.

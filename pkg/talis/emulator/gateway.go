@@ -44,7 +44,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			path, raw = "/", "/"
 		}
 	}
-	m := matchRoute(r.Method, path)
+	// Fiber v2's default config (UnescapePath false) routes on the path as
+	// sent: an escaped "/" (%2F) stays inside its segment, so e.g.
+	// /api/v1/instances/1%2Ftasks is GetInstance with id "1%2Ftasks" (400),
+	// not the instance-tasks route.
+	m := matchRoute(r.Method, raw)
 	rec := &recorder{ResponseWriter: w}
 	c := &reqCtx{w: rec, r: r, param: m.param}
 	name := m.name
