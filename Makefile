@@ -66,7 +66,7 @@ envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per m
 .PHONY: test
 test: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Run every test: unit, contract, fuzz seeds, envtest suites.
 	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
-	@if [ -n "$$CI" ]; then git diff --exit-code -- api config charts docs/api.md || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
+	@if [ -n "$${CI:-}" ]; then git diff --exit-code -- api config charts docs/api.md || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt
 
 .PHONY: fuzz
@@ -152,3 +152,18 @@ helm-lint: helm-crds $(HELM) ## Lint the Helm chart.
 .PHONY: demo
 demo: envtest build ## Walk through the operator on a local apiserver + etcd and the Talis emulator (KEEP=1 keeps it running).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo --manager $(LOCALBIN)/manager
+
+##@ Benchmarks
+
+# Extra flags for hack/bench, e.g. BENCH_ARGS="--sizes 100 --scale 0" (see `go run ./hack/bench -h`).
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: envtest build ## Measure convergence, Talis API cost and memory against a direct-API baseline (writes docs/benchmarks.*).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/bench --manager $(LOCALBIN)/manager $(BENCH_ARGS)
+
+##@ Reliability
+
+.PHONY: test-chaos
+test-chaos: envtest build ## Long reliability suites (test/chaos): ≥50 random SIGKILLs of the manager, every Talis fault (~6 min).
+	CHAOS=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MANAGER_BIN="$(LOCALBIN)/manager" go test -count=1 -v -timeout 30m ./test/chaos/... 2>&1 | tee $(LOCALBIN)/test-chaos-output.txt

@@ -28,7 +28,9 @@ type TalisInstanceSetSpec struct {
 	Strategy InstanceSetStrategy `json:"strategy,omitempty"`
 
 	// ProvisioningTimeout is how long an instance may take to become ready before it is replaced.
+	// A value the manager cannot parse would stop it from reading any set, so it is checked here.
 	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s')",message="provisioningTimeout must be a duration of at least 1s, such as 90s, 15m or 1h30m"
 	// +optional
 	ProvisioningTimeout *metav1.Duration `json:"provisioningTimeout,omitempty"`
 
@@ -141,7 +143,6 @@ type Volume struct {
 	Region string `json:"region,omitempty"`
 
 	// Filesystem to format the volume with, e.g. ext4.
-	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	Filesystem string `json:"filesystem,omitempty"`
 

@@ -3,11 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -17,6 +19,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/observer"
@@ -32,10 +36,17 @@ type TalisInstanceSetReconciler struct {
 	Recorder  events.EventRecorder
 	Conns     *talisconn.Registry
 	Observer  *observer.Observer
-	Timing    Timing
-	Hook      StepHook
+	// Creates batches create calls across sets, per endpoint.
+	Creates *observer.Batcher
+	Timing  Timing
+	Hook    StepHook
 
-	polls pollTracker
+	polls       pollTracker
+	writes      writeTracker
+	results     createResults
+	waker       waker
+	created     createLog
+	batcherOnce sync.Once
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
@@ -45,19 +56,53 @@ type TalisInstanceSetReconciler struct {
 
 const lowPriority = -100
 
+// staleCacheRetry is how soon a set is looked at again when the cache still shows a version
+// this process has already written over.
+const staleCacheRetry = 200 * time.Millisecond
+
+// patchFinalizers and writeStatus write the set and remember the version they replaced.
+// Finalizers are patched (with the resourceVersion as a precondition) rather than updated: an
+// update would send back the whole spec as this binary serialises it (e.g. "15m0s" for the
+// defaulted "15m"), bumping the generation and costing a spurious reconcile.
+func (r *TalisInstanceSetReconciler) patchFinalizers(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(client.Object)) error {
+	old := s.ResourceVersion
+	base := s.DeepCopy()
+	mutate(s)
+	err := r.Patch(ctx, s, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
+		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+	}
+	return err
+}
+
+func (r *TalisInstanceSetReconciler) writeStatus(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	old := s.ResourceVersion
+	err := r.Status().Update(ctx, s)
+	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
+		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+	}
+	return err
+}
+
 func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var s infrav1.TalisInstanceSet
 	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.polls.forget(req.NamespacedName)
+			r.writes.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.writes.stale(req.NamespacedName, s.ResourceVersion) {
+		// The cache has not caught up with this process's own last write: any write would
+		// conflict. Look again shortly instead of spinning on conflicts.
+		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
 	if isPaused(&s) {
 		return ctrl.Result{}, r.markPaused(ctx, &s)
 	}
-	if s.DeletionTimestamp.IsZero() && controllerutil.AddFinalizer(&s, infrav1.Finalizer) {
-		if err := r.Update(ctx, &s); err != nil {
+	if s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
+		if err := r.patchFinalizers(ctx, &s, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -93,8 +138,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
 	r.polls.forget(client.ObjectKeyFromObject(s))
 	forgetInstanceMetrics(s)
-	controllerutil.RemoveFinalizer(s, infrav1.Finalizer)
-	if err := r.Update(ctx, s); err != nil {
+	if err := r.patchFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	r.after(ctx, StepFinalizerRemoved)
@@ -104,7 +148,7 @@ func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *inf
 func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
 	setCondition(&s.Status.Conditions, s.Generation, infrav1.ConditionProgressing, false, infrav1.ReasonPaused,
 		"paused by the "+infrav1.PausedAnnotation+" annotation: no Talis calls are made")
-	return client.IgnoreNotFound(r.Status().Update(ctx, s))
+	return client.IgnoreNotFound(r.writeStatus(ctx, s))
 }
 
 // finish writes conditions and status, and says when to look again.
@@ -112,7 +156,7 @@ func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.Tali
 	before := reasonOf(s.Status.Conditions, infrav1.ConditionReady)
 	h.apply(&s.Status.Conditions, s.Generation)
 	s.Status.ObservedGeneration = s.Generation
-	if err := r.Status().Update(ctx, s); err != nil {
+	if err := r.writeStatus(ctx, s); err != nil {
 		if apierrors.IsConflict(err) {
 			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
 		}
@@ -139,6 +183,12 @@ func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurre
 		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
 		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(r.setsOfProject)).
+		// Sets waiting for an instance list are woken when it has been made.
+		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.waker.start(ctx, q)
+			r.created.start(time.Now())
+			return nil
+		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisinstanceset").
 		Complete(r)

@@ -31,8 +31,14 @@ func recordInstanceMetrics(s *infrav1.TalisInstanceSet, wereNotReady map[int64]b
 			metrics.CreateToReady.Observe(in.ReadyAt.Sub(in.CreatedAt.Time).Seconds())
 		}
 	}
+	// Only states that have instances get a series: a steady set has one, not five, which
+	// matters at thousands of sets.
 	for _, st := range instanceStates {
-		metrics.Instances.WithLabelValues(s.Namespace, s.Name, st).Set(counts[st])
+		if counts[st] > 0 {
+			metrics.Instances.WithLabelValues(s.Namespace, s.Name, st).Set(counts[st])
+		} else {
+			metrics.Instances.DeleteLabelValues(s.Namespace, s.Name, st)
+		}
 	}
 }
 

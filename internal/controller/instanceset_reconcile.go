@@ -2,17 +2,20 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -24,14 +27,37 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	if err != nil {
 		return r.finish(ctx, s, problem("reading credentials", err), r.Timing.ErrorRetry)
 	}
-	snap, err := r.Observer.Get(ctx, conn.Key, conn.Client, r.polls.notBefore(key, s))
+	if res, ok := r.results.outcome(key, &s.Status); ok && res.err != nil {
+		r.after(ctx, StepCreateReturned)
+		if !talis.IsAmbiguous(res.err) {
+			return r.createFailed(ctx, conn, p, s, res)
+		}
+		r.results.drop(key, res.attempt) // the intent stands: polls look the outcome up by tag
+	}
+	identity := setIdentity(s.Namespace, s.Name)
+	notBefore := r.polls.notBefore(key, s)
+	if isNewSet(s) {
+		// Nothing this set could have created exists; only a predecessor with the same name
+		// could have left instances, and a snapshot after its last possible create shows them.
+		if t := r.created.completeAfter(identity, r.Timing.CreateAmbiguity); !t.IsZero() && t.Before(notBefore) {
+			notBefore = t
+		}
+	}
+	snap, err := r.snapshot(ctx, conn, notBefore, key)
+	if errors.Is(err, observer.ErrPending) {
+		return ctrl.Result{}, nil // woken when the list call has finished
+	}
 	if err != nil {
 		return r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
 	}
 	now := time.Now()
 	st := &s.Status
+	orig := st.DeepCopy()
+	recorded := r.results.apply(key, st)
+	if recorded != 0 {
+		r.after(ctx, StepCreateReturned)
+	}
 	hash := templateHash(s.Spec.Template)
-	identity := setIdentity(s.Namespace, s.Name)
 	st.TemplateHash = hash
 	st.ProjectName = p.Status.ProjectName
 	before := progressFingerprint(st)
@@ -61,14 +87,21 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	h := r.assess(s, ps, sync, pl)
 	h.apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
-	if err := r.Status().Update(ctx, s); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	// A poll that changes nothing and decides nothing writes nothing.
+	if pc != nil || len(pl.terminate) > 0 || !equality.Semantic.DeepEqual(orig, st) {
+		if err := r.writeStatus(ctx, s); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			}
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if recorded != 0 {
+			r.results.drop(key, recorded)
+			r.after(ctx, StepCreateRecorded)
+		}
+		r.after(ctx, StepIntentRecorded)
 	}
 	r.polls.used(key, snap.StartedAt)
-	r.after(ctx, StepIntentRecorded)
 
 	if len(pl.terminate) > 0 {
 		if err := r.terminate(ctx, conn, p, s, pl.terminate); err != nil {
@@ -77,15 +110,17 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 		r.after(ctx, StepTerminateSent)
 	}
 	if pc != nil {
-		if res, done, err := r.create(ctx, conn, p, s, pc); done {
-			return res, err
-		}
+		return r.create(ctx, conn, p, s, pc)
 	}
 	if !s.DeletionTimestamp.IsZero() && len(st.Instances) == 0 && st.PendingCreate == nil {
 		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "All instances are terminated in Talis")
 		return ctrl.Result{}, r.removeFinalizer(ctx, s)
 	}
-	return r.requeue(key, s, h, before != progressFingerprint(st)), nil
+	res := r.requeue(key, s, h, before != progressFingerprint(st))
+	if res.Priority == nil && r.waker.started() {
+		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+	}
+	return res, nil
 }
 
 func (r *TalisInstanceSetReconciler) requeue(key client.ObjectKey, s *infrav1.TalisInstanceSet, h health, changed bool) ctrl.Result {
@@ -109,47 +144,81 @@ func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisc
 	return nil
 }
 
-// create makes the call recorded in pc and records its outcome. done is false when the
-// reconcile should go on as usual.
+// create submits the call recorded in pc to the endpoint's batcher and returns at once: the
+// call goes out together with other sets' creates, and its outcome is held in memory until a
+// later reconcile of the set records it. If this process dies first, the intent stands and
+// the instances are found by their tags, like after any lost response. A reconciler driven
+// by hand, without a controller to come back to it, waits for the call and records it itself.
 func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) (ctrl.Result, bool, error) {
+	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) (ctrl.Result, error) {
 	req := instanceRequest(s, p, conn.OwnerID, pc)
-	created, err := conn.Client.CreateInstance(ctx, []talis.InstanceRequest{req})
-	r.after(ctx, StepCreateReturned)
 	key := client.ObjectKeyFromObject(s)
-	if err != nil && talis.IsAmbiguous(err) {
-		// Leave the intent in place: the next reconciles look the outcome up by tag.
-		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonCreateOutcomeUnknown, "Create",
+	regarding := s.DeepCopy()
+	r.created.sending(setIdentity(s.Namespace, s.Name), time.Now(), r.Timing.CreateAmbiguity)
+	if r.waker.started() {
+		r.batcher().Submit(r.waker.context(), conn.Key, conn.Client, req, func(created []*talis.Instance, err error) {
+			r.results.put(key, r.outcome(regarding, pc, created, err))
+			if err != nil {
+				r.waker.wake(key) // a refused create is reported at once
+			}
+		})
+		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
+	}
+	created, err := r.batcher().Create(ctx, conn.Key, conn.Client, req)
+	res := r.outcome(regarding, pc, created, err)
+	r.after(ctx, StepCreateReturned)
+	switch {
+	case err == nil:
+		if uerr := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
+			if st.PendingCreate != nil && st.PendingCreate.Attempt == pc.Attempt {
+				st.PendingCreate = nil
+				st.Instances = append(st.Instances, res.instances...)
+			}
+		}); uerr == nil {
+			r.after(ctx, StepCreateRecorded)
+		}
+	case !talis.IsAmbiguous(err):
+		return r.createFailed(ctx, conn, p, s, res)
+	}
+	return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
+}
+
+// outcome turns what a create call returned into a held result, and reports it in events.
+func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) createResult {
+	res := createResult{attempt: pc.Attempt, err: err}
+	switch {
+	case err == nil:
+		res.instances = instancesFromCreate(created, pc, time.Now())
+		r.Recorder.Eventf(regarding, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s",
+			len(created), pc.Attempt, describeIDs(instanceIDs(created)))
+	case talis.IsAmbiguous(err):
+		r.Recorder.Eventf(regarding, nil, "Warning", infrav1.ReasonCreateOutcomeUnknown, "Create",
 			"Create call for %d instance(s) (attempt %d) failed in a way that may have created them; looking them up in Talis before trying again: %v", pc.Count, pc.Attempt, err)
-		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, true, nil
 	}
-	now := time.Now()
-	uerr := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
-		if st.PendingCreate == nil || st.PendingCreate.Attempt != pc.Attempt {
-			return
+	return res
+}
+
+// createFailed handles a create that Talis refused without effect: the intent is cleared and
+// the problem reported.
+func (r *TalisInstanceSetReconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, res createResult) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
+		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.attempt {
+			st.PendingCreate = nil
 		}
-		st.PendingCreate = nil
-		if err == nil {
-			st.Instances = append(st.Instances, instancesFromCreate(created, pc, now)...)
-		}
-	})
-	if err != nil {
-		h := problem("creating instances", err)
-		if talis.IsNotFound(err) {
-			h = health{stalled: true, reason: infrav1.ReasonProjectNotFound,
-				message: fmt.Sprintf("Talis has no project %q for owner %d: %v", p.Status.ProjectName, conn.OwnerID, err)}
-		}
-		r.Recorder.Eventf(s, nil, "Warning", h.reason, "Create", "%s", h.message)
-		res, ferr := r.finish(ctx, s, h, r.retryDelay(key, err))
-		return res, true, ferr
+	}); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if uerr != nil {
-		logf.FromContext(ctx).Info("recording created instances failed; they will be adopted by tag", "error", uerr.Error())
-	} else {
-		r.after(ctx, StepCreateRecorded)
+	r.results.drop(key, res.attempt)
+	h := problem("creating instances", res.err)
+	if talis.IsNotFound(res.err) {
+		h = health{stalled: true, reason: infrav1.ReasonProjectNotFound,
+			message: fmt.Sprintf("Talis has no project %q for owner %d: %v", p.Status.ProjectName, conn.OwnerID, res.err)}
 	}
-	r.Recorder.Eventf(s, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s", len(created), pc.Attempt, describeIDs(instanceIDs(created)))
-	return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, true, nil
+	r.Recorder.Eventf(s, nil, "Warning", h.reason, "Create", "%s", h.message)
+	return r.finish(ctx, s, h, r.retryDelay(key, res.err))
 }
 
 // updateStatus applies mutate to the freshest copy of the set, retrying on conflicts.
@@ -164,7 +233,7 @@ func (r *TalisInstanceSetReconciler) updateStatus(ctx context.Context, s *infrav
 		first = false
 		mutate(&s.Status)
 		summarize(s, planSpecFor(s, s.Status.TemplateHash))
-		return r.Status().Update(ctx, s)
+		return r.writeStatus(ctx, s)
 	})
 }
 
@@ -214,6 +283,47 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 }
 
 func ptrInt(v int) *int { return &v }
+
+// snapshot returns a snapshot that started at or after notBefore, or ErrPending: the set is
+// woken when the list call it waits for has finished, and the worker is free meanwhile.
+func (r *TalisInstanceSetReconciler) snapshot(ctx context.Context, conn *talisconn.Connection, notBefore time.Time, key client.ObjectKey) (*observer.Snapshot, error) {
+	if r.waker.started() {
+		return r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
+	}
+	// Reconciler driven by hand, without a controller to wake it: wait for the call. Such
+	// callers may run concurrently for one set, so each waits as a waiter of its own.
+	waiter := new(byte)
+	for {
+		done := make(chan struct{})
+		var once sync.Once
+		snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, waiter, func() { once.Do(func() { close(done) }) })
+		if !errors.Is(err, observer.ErrPending) {
+			return snap, err
+		}
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (r *TalisInstanceSetReconciler) batcher() *observer.Batcher {
+	r.batcherOnce.Do(func() {
+		if r.Creates == nil {
+			// A queued or running create must end well within the ambiguity window.
+			r.Creates = observer.NewBatcher(r.Timing.CreateAmbiguity / 2)
+		}
+	})
+	return r.Creates
+}
+
+// isNewSet is true for a set that has never made a create call: its attempt counter is written
+// with the intent, before any call, so a stale cache that hides one makes the intent conflict.
+func isNewSet(s *infrav1.TalisInstanceSet) bool {
+	st := &s.Status
+	return st.LastCreateAttempt == 0 && st.PendingCreate == nil && len(st.Instances) == 0
+}
 
 // retryDelay honours Talis's Retry-After, backs off on passing trouble, and waits longer on
 // problems only a person can fix.

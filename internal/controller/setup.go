@@ -12,8 +12,10 @@ import (
 
 // Config is what both reconcilers share.
 type Config struct {
-	Conns       *talisconn.Registry
-	Observer    *observer.Observer
+	Conns    *talisconn.Registry
+	Observer *observer.Observer
+	// Creates batches create calls across sets; nil makes one without a time budget.
+	Creates     *observer.Batcher
 	Timing      Timing
 	Concurrency int
 	// Hook is called after each externally visible step of a set's reconcile (tests only).
@@ -22,6 +24,12 @@ type Config struct {
 
 // Setup registers the indexes and both controllers with a manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
+	if cfg.Observer != nil {
+		// List calls end with the manager.
+		if err := mgr.Add(cfg.Observer); err != nil {
+			return err
+		}
+	}
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
 	}
@@ -34,7 +42,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := (&TalisInstanceSetReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("talisinstanceset-controller"),
-		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook,
+		Conns:    cfg.Conns, Observer: cfg.Observer, Creates: cfg.Creates, Timing: cfg.Timing, Hook: cfg.Hook,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)
 	}

@@ -25,7 +25,7 @@ func newSnapshot(startedAt time.Time, rows []*talis.Instance) *Snapshot {
 		if in == nil || in.Status == talis.InstanceStatusTerminated {
 			continue
 		}
-		s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], in)
+		s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], compact(in))
 		s.total++
 	}
 	return s
@@ -36,3 +36,11 @@ func (s *Snapshot) Project(projectID uint) []*talis.Instance { return s.byProjec
 
 // Len is the number of live instances in the snapshot.
 func (s *Snapshot) Len() int { return s.total }
+
+// compact keeps the fields the reconcilers read: a snapshot of every instance of an endpoint
+// is held between list calls, and volumes, sizes and timestamps are most of a row.
+func compact(in *talis.Instance) *talis.Instance {
+	return &talis.Instance{ID: in.ID, OwnerID: in.OwnerID, ProjectID: in.ProjectID, Name: in.Name,
+		ProviderID: in.ProviderID, ProviderInstanceID: in.ProviderInstanceID, PublicIP: in.PublicIP,
+		Tags: in.Tags, Status: in.Status, CreatedAt: in.CreatedAt}
+}

@@ -146,6 +146,7 @@ func (r *Registry) client(url, key string) (*talis.APIClient, error) {
 	if r.defaults.Options != nil {
 		r.defaults.Options(opts)
 	}
+	opts.HTTPClient = withRetryAfterGate(opts.HTTPClient)
 	c, err := talis.NewClient(opts)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,132 @@
+// Command bench measures talis-operator end to end on one machine: a real kube-apiserver and etcd
+// (the envtest binaries), the Talis emulator with fixed per-phase delays, and the manager binary
+// as a separate process. It runs, in one go:
+//
+//  1. convergence: N TalisInstanceSets × R replicas applied at once, until every set is Ready;
+//  2. a direct-API baseline: the same instances created and polled to ready by a tight program
+//     using pkg/talis, against a fresh emulator with the same delays;
+//  3. steady state: Talis calls per hour at the default resync settings, measured with every
+//     time constant of the manager divided by k and extrapolated;
+//  4. scale: 5,000 sets / 15,000 instances (peak RSS and heap, time to converge);
+//  5. apply latency: object creation to the first Talis create call for the set.
+//
+// Results go to a JSON file, a Markdown report and a chart (see docs/benchmarks.md).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	sizes          []int
+	scale          int
+	scaleBaseline  bool
+	warmup         time.Duration
+	probeSets      int
+	probeInterval  time.Duration
+	replicas       int
+	setsPerProject int
+
+	pickup, createDelay, readyDelay time.Duration
+
+	manager      string
+	managerArgs  []string
+	scrapeEvery  time.Duration
+	phaseTimeout time.Duration
+	applyWorkers int
+
+	baselineConcurrency int
+	baselinePoll        time.Duration
+	baselineRateLimit   float64
+
+	steadyK      int
+	steadyWindow time.Duration
+	steadySizes  []int
+
+	pprofDir string
+	keep     bool
+
+	jsonOut, mdOut, pngOut string
+}
+
+func main() {
+	var c config
+	var sizes, steadySizes, mgrArgs string
+	flag.StringVar(&sizes, "sizes", "100,1000", "comma-separated numbers of TalisInstanceSets for the convergence and baseline phases")
+	flag.IntVar(&c.scale, "scale", 5000, "sets in the scale phase (0 skips it)")
+	flag.BoolVar(&c.scaleBaseline, "scale-baseline", true, "run the direct-API baseline in the scale phase too")
+	flag.IntVar(&c.probeSets, "probe-sets", 50, "apply latency: sets applied one at a time to each phase's manager once its sets are Ready (0 skips)")
+	flag.DurationVar(&c.probeInterval, "probe-interval", 100*time.Millisecond, "apply latency: gap between two probe sets")
+	flag.DurationVar(&c.warmup, "warmup", 50*time.Second, "let each phase's manager run this long before applying sets: longer than its create ambiguity window (--talis-timeout + 15s)")
+	flag.IntVar(&c.replicas, "replicas", 3, "replicas per set")
+	flag.IntVar(&c.setsPerProject, "sets-per-project", 100, "sets per TalisProject (projects = ceil(N / this))")
+	flag.DurationVar(&c.pickup, "pickup-delay", 50*time.Millisecond, "emulator: task created → picked up")
+	flag.DurationVar(&c.createDelay, "create-delay", time.Second, "emulator: picked up → instance created")
+	flag.DurationVar(&c.readyDelay, "ready-delay", time.Second, "emulator: created → ready")
+	flag.StringVar(&c.manager, "manager", "bin/manager", "manager binary")
+	flag.StringVar(&mgrArgs, "manager-args", "", "extra manager flags, space-separated (e.g. \"--concurrency 32 --talis-rate-limit 20\")")
+	flag.DurationVar(&c.scrapeEvery, "scrape-interval", time.Second, "how often the manager's metrics (heap) are scraped")
+	flag.DurationVar(&c.phaseTimeout, "phase-timeout", 5*time.Minute, "give up on a phase after this long")
+	flag.IntVar(&c.applyWorkers, "apply-workers", 32, "parallel creates when applying the sets (like kubectl apply of many files)")
+	flag.IntVar(&c.baselineConcurrency, "baseline-concurrency", 16, "baseline: create calls in flight at once")
+	flag.DurationVar(&c.baselinePoll, "baseline-poll", time.Second, "baseline: one list call for every instance per this interval (the manager's --talis-min-list-interval)")
+	flag.Float64Var(&c.baselineRateLimit, "baseline-rate-limit", 0, "baseline: client rate limit in requests/s (0: unlimited)")
+	flag.IntVar(&c.steadyK, "steady-k", 60, "steady state: divide the manager's resync period and min list interval by k and extrapolate ×1/k")
+	flag.DurationVar(&c.steadyWindow, "steady-window", time.Minute, "steady state: measurement window (compressed time)")
+	flag.StringVar(&steadySizes, "steady-sizes", "", "sizes whose sets are measured in steady state (default: every size)")
+	flag.StringVar(&c.pprofDir, "pprof-dir", "", "if set, run the manager with --pprof-bind-address and save CPU, heap and mutex profiles of each phase here")
+	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (manager logs, kubeconfig)")
+	flag.StringVar(&c.jsonOut, "json", "docs/benchmarks.json", "results as JSON")
+	flag.StringVar(&c.mdOut, "md", "docs/benchmarks.md", "report as Markdown")
+	flag.StringVar(&c.pngOut, "png", "docs/benchmarks.png", "chart: time to ready vs N, and Talis calls per set")
+	flag.Parse()
+
+	var err error
+	if c.sizes, err = parseInts(sizes); err != nil {
+		fatal(err)
+	}
+	if steadySizes == "" {
+		c.steadySizes = c.sizes
+	} else if c.steadySizes, err = parseInts(steadySizes); err != nil {
+		fatal(err)
+	}
+	c.managerArgs = strings.Fields(mgrArgs)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &c); err != nil {
+		fatal(err)
+	}
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad size %q", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "bench failed:", err)
+	os.Exit(1)
+}
+
+func logf(format string, args ...any) {
+	fmt.Printf("[%s] %s\n", time.Now().Format("15:04:05.0"), fmt.Sprintf(format, args...))
+}

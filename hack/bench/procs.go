@@ -1,0 +1,373 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 on every Linux build
+// we run on).
+const clockTicks = 100
+
+// cpuSeconds is the user+system CPU time a process has used so far.
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may contain spaces; fields restart after the last ')'.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / clockTicks
+}
+
+// memKiB reads VmRSS and VmHWM (peak RSS) of a process.
+func memKiB(pid int) (rss, hwm int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		var dst *int64
+		switch {
+		case strings.HasPrefix(line, "VmRSS:"):
+			dst = &rss
+		case strings.HasPrefix(line, "VmHWM:"):
+			dst = &hwm
+		default:
+			continue
+		}
+		if fs := strings.Fields(line); len(fs) >= 2 {
+			*dst, _ = strconv.ParseInt(fs[1], 10, 64)
+		}
+	}
+	return rss, hwm
+}
+
+// childPIDs finds this process's children by command name (envtest starts etcd and
+// kube-apiserver as children).
+func childPIDs() map[string]int {
+	out := map[string]int{}
+	self := os.Getpid()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(raw)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < 0 {
+			continue
+		}
+		comm := s[open+1 : end]
+		f := strings.Fields(s[end+2:])
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
+			out[comm] = pid
+		}
+	}
+	return out
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// managerProc is the manager binary running as a child process, watched from outside as an
+// operator's SRE would: /proc for CPU and RSS, its Prometheus endpoint for heap and reconciles.
+type managerProc struct {
+	cmd        *exec.Cmd
+	pid        int
+	metricsURL string
+	pprofURL   string
+	logPath    string
+
+	mu        sync.Mutex
+	peakHeap  float64 // go_memstats_heap_inuse_bytes, max over scrapes
+	peakRSSkB int64   // VmRSS, max over samples (VmHWM is read at the end too)
+	stop      chan struct{}
+	stopOnce  sync.Once
+	stopped   chan struct{}
+	exited    chan struct{}
+}
+
+func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisURL, namespace string, extra ...string) (*managerProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--talis-url", talisURL, "--metrics-secure=false",
+		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port),
+		"--health-probe-bind-address", "0", "--watch-namespaces", namespace}
+	m := &managerProc{metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
+		stop: make(chan struct{}), stopped: make(chan struct{}), exited: make(chan struct{})}
+	if c.pprofDir != "" {
+		pport, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--pprof-bind-address", fmt.Sprintf("127.0.0.1:%d", pport))
+		m.pprofURL = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pport)
+	}
+	args = append(args, c.managerArgs...)
+	args = append(args, extra...)
+	m.cmd = exec.Command(c.manager, args...)
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	m.logPath = filepath.Join(dir, "manager-"+name+".log")
+	logFile, err := os.Create(m.logPath)
+	if err != nil {
+		return nil, err
+	}
+	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	if err := m.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("starting %s (run via `make bench`, which builds it): %w", c.manager, err)
+	}
+	m.pid = m.cmd.Process.Pid
+	go func() { _ = m.cmd.Wait(); logFile.Close(); close(m.exited) }()
+	logf("manager %s started (pid %d): %s %s", name, m.pid, c.manager, strings.Join(args, " "))
+
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := m.scrape(); err == nil {
+			break
+		}
+		select {
+		case <-m.exited:
+			return nil, fmt.Errorf("manager exited at start; see %s", m.logPath)
+		case <-ctx.Done():
+			m.kill()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			m.kill()
+			return nil, fmt.Errorf("manager metrics never came up; see %s", m.logPath)
+		}
+	}
+	go m.sample(c.scrapeEvery)
+	return m, nil
+}
+
+func (m *managerProc) sample(every time.Duration) {
+	defer close(m.stopped)
+	rssTick := time.NewTicker(100 * time.Millisecond)
+	defer rssTick.Stop()
+	last := time.Time{}
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-m.exited:
+			return
+		case <-rssTick.C:
+		}
+		rss, _ := memKiB(m.pid)
+		m.mu.Lock()
+		m.peakRSSkB = max(m.peakRSSkB, rss)
+		m.mu.Unlock()
+		if time.Since(last) >= every {
+			last = time.Now()
+			if mt, err := m.scrape(); err == nil {
+				m.mu.Lock()
+				m.peakHeap = max(m.peakHeap, mt.sum("go_memstats_heap_inuse_bytes", nil))
+				m.mu.Unlock()
+			}
+		}
+	}
+}
+
+// usage is what the process has used so far.
+type usage struct {
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	PeakRSSMiB  float64 `json:"peak_rss_mib"`
+	PeakHeapMiB float64 `json:"peak_heap_inuse_mib"`
+	RSSMiB      float64 `json:"rss_mib"`
+}
+
+func (m *managerProc) usage() usage {
+	rss, hwm := memKiB(m.pid)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return usage{CPUSeconds: cpuSeconds(m.pid), PeakRSSMiB: float64(max(hwm, m.peakRSSkB)) / 1024,
+		PeakHeapMiB: m.peakHeap / (1 << 20), RSSMiB: float64(rss) / 1024}
+}
+
+func (m *managerProc) scrape() (metrics, error) {
+	cl := http.Client{Timeout: 10 * time.Second}
+	resp, err := cl.Get(m.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("metrics: %s", resp.Status)
+	}
+	return parseMetrics(resp.Body)
+}
+
+// profile saves a pprof profile of the manager (CPU profiles block for their duration).
+func (m *managerProc) profile(dir, name, kind string, seconds int) {
+	if m.pprofURL == "" {
+		return
+	}
+	url := m.pprofURL + "/" + kind
+	if seconds > 0 {
+		url += fmt.Sprintf("?seconds=%d", seconds)
+	}
+	cl := http.Client{Timeout: time.Duration(seconds+30) * time.Second}
+	resp, err := cl.Get(url)
+	if err != nil {
+		logf("pprof %s: %v", kind, err)
+		return
+	}
+	defer resp.Body.Close()
+	_ = os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, name+"-"+kind+".pprof")
+	f, err := os.Create(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+	logf("saved %s", path)
+}
+
+func (m *managerProc) kill() {
+	select {
+	case <-m.exited:
+	default:
+		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-m.exited:
+		case <-time.After(15 * time.Second):
+			_ = m.cmd.Process.Kill()
+			<-m.exited
+		}
+	}
+}
+
+// shutdown stops sampling and the process; usage must be read before.
+func (m *managerProc) shutdown() {
+	m.stopOnce.Do(func() {
+		close(m.stop)
+		<-m.stopped
+		m.kill()
+	})
+}
+
+// metrics is a parsed Prometheus text exposition: name → series.
+type metrics map[string][]series
+
+type series struct {
+	labels map[string]string
+	value  float64
+}
+
+func parseMetrics(r io.Reader) (metrics, error) {
+	out := metrics{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, rest := line, ""
+		labels := map[string]string{}
+		if i := strings.IndexByte(line, '{'); i >= 0 {
+			j := strings.LastIndexByte(line, '}')
+			if j < i {
+				continue
+			}
+			name, rest = line[:i], line[j+1:]
+			for _, kv := range splitLabels(line[i+1 : j]) {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					labels[k] = strings.Trim(v, `"`)
+				}
+			}
+		} else if i := strings.IndexByte(line, ' '); i >= 0 {
+			name, rest = line[:i], line[i:]
+		}
+		fs := strings.Fields(rest)
+		if len(fs) == 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fs[0], 64)
+		if err != nil {
+			continue
+		}
+		out[name] = append(out[name], series{labels: labels, value: v})
+	}
+	return out, sc.Err()
+}
+
+// splitLabels splits `a="x",b="y,z"` on the commas outside quotes.
+func splitLabels(s string) []string {
+	var out []string
+	inQ, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			inQ = !inQ
+		case ',':
+			if !inQ {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if start < len(s) {
+		out = append(out, s[start:])
+	}
+	return out
+}
+
+// sum adds up the series of name whose labels include match.
+func (m metrics) sum(name string, match map[string]string) float64 {
+	total := 0.0
+next:
+	for _, s := range m[name] {
+		for k, v := range match {
+			if s.labels[k] != v {
+				continue next
+			}
+		}
+		total += s.value
+	}
+	return total
+}

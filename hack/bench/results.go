@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Results is everything one run measured; it is written as docs/benchmarks.json.
+type Results struct {
+	Generated   time.Time     `json:"generated"`
+	Finished    time.Time     `json:"finished"`
+	Command     string        `json:"command"`
+	Machine     Machine       `json:"machine"`
+	LoadBefore  string        `json:"load_before"`
+	LoadAfter   string        `json:"load_after"`
+	Settings    Settings      `json:"settings"`
+	Convergence []Convergence `json:"convergence"`
+	Steady      []Steady      `json:"steady_state"`
+	Scale       *Convergence  `json:"scale,omitempty"`
+}
+
+type Machine struct {
+	CPU       string `json:"cpu"`
+	Cores     int    `json:"cores"`
+	MemoryGiB int    `json:"memory_gib"`
+	Kernel    string `json:"kernel"`
+	Go        string `json:"go"`
+}
+
+func (m Machine) Summary() string {
+	return fmt.Sprintf("%s, %d cores, %d GiB, Linux %s, %s", m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go)
+}
+
+type Settings struct {
+	Sizes               []int    `json:"sizes"`
+	Scale               int      `json:"scale"`
+	Replicas            int      `json:"replicas"`
+	SetsPerProject      int      `json:"sets_per_project"`
+	EmulatorDelays      string   `json:"emulator_delays"`
+	ManagerArgs         []string `json:"manager_args"`
+	ApplyWorkers        int      `json:"apply_workers"`
+	BaselineConcurrency int      `json:"baseline_concurrency"`
+	BaselinePoll        string   `json:"baseline_poll"`
+	BaselineRateLimit   float64  `json:"baseline_rate_limit"`
+	SteadyK             int      `json:"steady_k"`
+	Warmup              string   `json:"warmup"`
+	ProbeSets           int      `json:"probe_sets"`
+	ProbeInterval       string   `json:"probe_interval"`
+	SteadyWindow        string   `json:"steady_window"`
+}
+
+func settingsOf(c *config) Settings {
+	return Settings{Sizes: c.sizes, Scale: c.scale, Replicas: c.replicas, SetsPerProject: c.setsPerProject,
+		EmulatorDelays: fmt.Sprintf("pickup %s, create %s, ready %s", c.pickup, c.createDelay, c.readyDelay),
+		ManagerArgs:    c.managerArgs, ApplyWorkers: c.applyWorkers, BaselineConcurrency: c.baselineConcurrency,
+		BaselinePoll: c.baselinePoll.String(), BaselineRateLimit: c.baselineRateLimit,
+		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
+		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String()}
+}
+
+// Convergence is one "apply N sets at once until all are Ready" run.
+type Convergence struct {
+	Name         string     `json:"name"`
+	N            int        `json:"sets"`
+	Replicas     int        `json:"replicas"`
+	Projects     int        `json:"projects"`
+	Operator     RunResult  `json:"operator"`
+	Baseline     *RunResult `json:"baseline,omitempty"`
+	Ratio        *Ratio     `json:"operator_over_baseline,omitempty"`
+	ApplyLatency Latency    `json:"apply_to_first_create"`
+	// PacedApplyLatency: probe sets applied one at a time to the warm manager once every set is Ready.
+	PacedApplyLatency *Latency `json:"paced_apply_to_first_create,omitempty"`
+}
+
+type RunResult struct {
+	ApplySeconds float64 `json:"apply_seconds"` // creating every object (operator) / sending every create (baseline)
+	WallSeconds  float64 `json:"wall_seconds"`  // first apply → last set Ready
+	TTRP50       float64 `json:"time_to_ready_p50_seconds"`
+	TTRP99       float64 `json:"time_to_ready_p99_seconds"`
+	TTRMax       float64 `json:"time_to_ready_max_seconds"`
+
+	Calls                  int64              `json:"talis_calls"`
+	CallsByRoute           map[string]int64   `json:"talis_calls_by_route"`
+	CallsPerSet            float64            `json:"talis_calls_per_set"`
+	CallsPerSetRoute       map[string]float64 `json:"talis_calls_per_set_by_route"`
+	InstancesCreated       int64              `json:"instances_created"`
+	ObjectBytes            int                `json:"ready_set_object_bytes,omitempty"` // one Ready set as JSON, managedFields included
+	Reconciles             map[string]float64 `json:"reconciles,omitempty"`
+	ReconcilesPerSet       float64            `json:"reconciles_per_set,omitempty"`
+	KubeWrites             map[string]float64 `json:"kube_writes,omitempty"`
+	KubeWritesPerSet       map[string]float64 `json:"kube_writes_per_set,omitempty"`
+	Manager                usage              `json:"manager"`
+	ControlPlaneCPUSeconds map[string]float64 `json:"control_plane_cpu_seconds,omitempty"`
+}
+
+func (r *RunResult) setCalls(byRoute map[string]int64, n int) {
+	r.CallsByRoute = map[string]int64{}
+	r.CallsPerSetRoute = map[string]float64{}
+	r.Calls = 0
+	for route, v := range byRoute {
+		r.CallsByRoute[route] = v
+		r.CallsPerSetRoute[route] = round3(float64(v) / float64(n))
+		r.Calls += v
+	}
+	r.CallsPerSet = round3(float64(r.Calls) / float64(n))
+}
+
+type Ratio struct {
+	Wall   float64 `json:"wall"`
+	Calls  float64 `json:"calls"`
+	TTRP50 float64 `json:"time_to_ready_p50"`
+}
+
+type Latency struct {
+	Sets  int     `json:"sets"`
+	P50ms float64 `json:"p50_ms"`
+	P99ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+// Steady is the steady-state cost of N Ready sets, extrapolated to the default settings.
+type Steady struct {
+	N                         int                `json:"sets"`
+	Projects                  int                `json:"projects"`
+	Instances                 int                `json:"instances"`
+	K                         int                `json:"k"`
+	CompressedResync          string             `json:"compressed_resync_period"`
+	CompressedMinListInterval string             `json:"compressed_min_list_interval"`
+	WindowSeconds             float64            `json:"window_seconds"`
+	Extrapolation             float64            `json:"extrapolation_factor"`
+	CallsInWindow             int64              `json:"calls_in_window"`
+	CallsPerHour              float64            `json:"talis_calls_per_hour"`
+	CallsPerHourByRoute       map[string]float64 `json:"talis_calls_per_hour_by_route"`
+	CallsPerHourPerProject    float64            `json:"talis_calls_per_hour_per_project"`
+	CallsPerHourPerSet        float64            `json:"talis_calls_per_hour_per_set"`
+	ReconcilesPerHour         float64            `json:"reconciles_per_hour"`
+	KubeWritesPerHour         map[string]float64 `json:"kube_writes_per_hour"`
+	ManagerCPUSecondsPerHour  float64            `json:"manager_cpu_seconds_per_hour"`
+	ManagerRSSMiB             float64            `json:"manager_rss_mib"`
+}
+
+func describeMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "MemTotal:") {
+				if f := strings.Fields(line); len(f) >= 2 {
+					kb, _ := strconv.ParseInt(f[1], 10, 64)
+					m.MemoryGiB = int((kb + (1 << 19)) >> 20)
+				}
+			}
+		}
+	}
+	if raw, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(raw))
+	}
+	return m
+}
+
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func commandLine() string {
+	args := append([]string{"go run ./hack/bench"}, os.Args[1:]...)
+	return strings.Join(args, " ")
+}
+
+func writeOutputs(c *config, res *Results) error {
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.jsonOut, append(raw, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := writeCharts(c.pngOut, res); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	if err := writeMarkdown(c.mdOut, c, res); err != nil {
+		return err
+	}
+	logf("wrote %s, %s, %s", c.jsonOut, c.mdOut, c.pngOut)
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

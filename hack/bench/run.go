@@ -1,0 +1,659 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+)
+
+// bench is what every phase shares: one control plane, one admin client.
+type bench struct {
+	c          *config
+	cfg        *rest.Config
+	k8s        client.WithWatch
+	kube       kubernetes.Interface
+	kubeconfig string
+	dir        string
+	res        *Results
+}
+
+func run(ctx context.Context, c *config) error {
+	res := &Results{Generated: time.Now().UTC(), Command: commandLine(), Machine: describeMachine(),
+		Settings: settingsOf(c)}
+	res.LoadBefore = loadAvg()
+	logf("machine: %s; load before: %s", res.Machine.Summary(), res.LoadBefore)
+
+	dir, err := os.MkdirTemp("", "talis-bench-")
+	if err != nil {
+		return err
+	}
+	if c.keep {
+		logf("keeping %s", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	logf("starting kube-apiserver and etcd (envtest binaries)")
+	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane (run via `make bench`, which builds it): %w", err)
+	}
+	defer func() { _ = env.Stop() }()
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0 // the harness must never be the bottleneck
+	kubeconfig, err := writeKubeconfig(env, dir)
+	if err != nil {
+		return err
+	}
+	scheme := k8sruntime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = infrav1.AddToScheme(scheme)
+	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	b := &bench{c: c, cfg: cfg, k8s: k8s, kube: kube, kubeconfig: kubeconfig, dir: dir, res: res}
+
+	for _, n := range c.sizes {
+		conv, emu, err := b.convergence(ctx, fmt.Sprintf("conv-%d", n), n, true)
+		if err != nil {
+			return fmt.Errorf("convergence N=%d: %w", n, err)
+		}
+		res.Convergence = append(res.Convergence, conv)
+		if contains(c.steadySizes, n) {
+			st, err := b.steady(ctx, fmt.Sprintf("conv-%d", n), n+c.probeSets, emu)
+			if err != nil {
+				emu.Close()
+				return fmt.Errorf("steady state N=%d: %w", n, err)
+			}
+			res.Steady = append(res.Steady, st)
+		}
+		emu.Close()
+		writeOutputs(c, res) // partial results survive a later failure
+	}
+	if c.scale > 0 {
+		sc, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d", c.scale), c.scale, c.scaleBaseline)
+		if err != nil {
+			return fmt.Errorf("scale N=%d: %w", c.scale, err)
+		}
+		emu.Close()
+		res.Scale = &sc
+	}
+	res.LoadAfter = loadAvg()
+	res.Finished = time.Now().UTC()
+	logf("load after: %s", res.LoadAfter)
+	return writeOutputs(c, res)
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
+	user, err := env.ControlPlane.AddUser(envtest.User{Name: "bench", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	return path, os.WriteFile(path, raw, 0o600)
+}
+
+func (b *bench) newEmulator() (*emulator.Server, string, error) {
+	emu := emulator.New(emulator.Config{Delays: emulator.Delays{
+		Pickup: b.c.pickup, Create: b.c.createDelay, Ready: b.c.readyDelay,
+		Provision: b.c.readyDelay, Terminate: 500 * time.Millisecond}})
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	return emu, url, nil
+}
+
+func projectsFor(n, perProject int) int { return (n + perProject - 1) / perProject }
+
+func setName(i int) string     { return fmt.Sprintf("s%05d", i) }
+func projectName(i int) string { return fmt.Sprintf("p%03d", i) }
+
+// setIdentity mirrors the operator's tio-set tag: sha256("namespace/name"), first 10 bytes.
+func setIdentity(namespace, name string) string {
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	return hex.EncodeToString(sum[:10])
+}
+
+func newSet(ns string, i, replicas, perProject int) *infrav1.TalisInstanceSet {
+	return &infrav1.TalisInstanceSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: setName(i)},
+		Spec: infrav1.TalisInstanceSetSpec{
+			ProjectRef: infrav1.LocalObjectReference{Name: projectName(i / perProject)},
+			Replicas:   ptr.To(int32(replicas)),
+			Template: infrav1.InstanceTemplate{Provider: "do", Region: "nyc1", Size: "s-1vcpu-1gb",
+				Image: "ubuntu-22-04-x64", Tags: []string{"team:bench"},
+				Volumes: []infrav1.Volume{{Name: "data", SizeGB: 10}}},
+		}}
+}
+
+// convergence applies n sets at once to a fresh manager and emulator and waits until all are
+// Ready; withBaseline also runs the direct-API baseline for the same n. The emulator is returned
+// (still running) for the steady-state phase.
+func (b *bench) convergence(ctx context.Context, name string, n int, withBaseline bool) (Convergence, *emulator.Server, error) {
+	c := b.c
+	ns := "bench-" + name
+	projects := projectsFor(n, c.setsPerProject)
+	out := Convergence{Name: name, N: n, Replicas: c.replicas, Projects: projects}
+	logf("== %s: %d sets × %d replicas in %d projects", name, n, c.replicas, projects)
+
+	if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		return out, nil, err
+	}
+	emu, talisURL, err := b.newEmulator()
+	if err != nil {
+		return out, nil, err
+	}
+	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, name, talisURL, ns)
+	if err != nil {
+		emu.Close()
+		return out, nil, err
+	}
+	defer mgr.shutdown()
+	fail := func(err error) (Convergence, *emulator.Server, error) {
+		emu.Close()
+		return out, nil, err
+	}
+
+	started := time.Now()
+	if err := b.createProjects(ctx, ns, projects); err != nil {
+		return fail(err)
+	}
+	// The baseline runs while the manager warms up (it is idle: no set exists yet).
+	if withBaseline {
+		bl, err := b.baseline(ctx, name, n, projects)
+		if err != nil {
+			return fail(fmt.Errorf("baseline: %w", err))
+		}
+		out.Baseline = &bl
+	}
+	// A manager that has run for longer than its create ambiguity window knows every create
+	// that could still land; only then can a new set act on the latest list instead of waiting
+	// for one taken after it was created. Production managers run for days.
+	if wait := c.warmup - time.Since(started); wait > 0 {
+		logf("letting the manager warm up for %s (--warmup)", wait.Round(time.Second))
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+	w := newReadyWatcher(n, c.replicas)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	go w.run(wctx, b.k8s, ns)
+	if err := w.waitSynced(ctx); err != nil {
+		return fail(err)
+	}
+
+	emu.ResetStats()
+	m0, err := mgr.scrape()
+	if err != nil {
+		return fail(err)
+	}
+	cpu0 := mgr.usage().CPUSeconds
+	cp0 := controlPlaneCPU()
+	api0 := b.apiserverRequests(ctx)
+	if c.pprofDir != "" {
+		go mgr.profile(c.pprofDir, name, "profile", 20)
+		go b.apiserverProfile(ctx, c.pprofDir, name, 20)
+	}
+
+	// Apply every set at once, as `kubectl apply -f dir/` with many files would.
+	t0 := time.Now()
+	applyStart := make([]time.Time, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var applyErr atomic.Value
+	for range c.applyWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				s := newSet(ns, i, c.replicas, c.setsPerProject)
+				applyStart[i] = time.Now()
+				if err := b.k8s.Create(ctx, s); err != nil {
+					applyErr.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := applyErr.Load().(error); err != nil {
+		return fail(fmt.Errorf("creating sets: %w", err))
+	}
+	out.Operator.ApplySeconds = time.Since(t0).Seconds()
+	logf("applied %d sets in %.1fs", n, out.Operator.ApplySeconds)
+
+	if err := w.wait(ctx, c.phaseTimeout, func() string {
+		return fmt.Sprintf("%d/%d sets ready after %s", w.readyCount(), n, time.Since(t0).Round(time.Second))
+	}); err != nil {
+		return fail(err)
+	}
+	ready := w.readyTimes()
+	last := t0
+	ttr := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		at := ready[setName(i)]
+		ttr = append(ttr, at.Sub(applyStart[i]).Seconds())
+		if at.After(last) {
+			last = at
+		}
+	}
+	op := &out.Operator
+	op.WallSeconds = last.Sub(t0).Seconds()
+	op.TTRP50, op.TTRP99, op.TTRMax = pct(ttr, 50), pct(ttr, 99), pct(ttr, 100)
+	logf("operator: all %d sets Ready in %.1fs (p50 %.2fs, p99 %.2fs per set)", n, op.WallSeconds, op.TTRP50, op.TTRP99)
+
+	if c.pprofDir != "" {
+		mgr.profile(c.pprofDir, name, "heap", 0)
+		mgr.profile(c.pprofDir, name, "mutex", 0)
+		mgr.profile(c.pprofDir, name, "block", 0)
+	}
+	st := emu.Stats()
+	op.setCalls(st.Requests, n)
+	m1, err := mgr.scrape()
+	if err != nil {
+		return fail(err)
+	}
+	op.Reconciles = map[string]float64{}
+	for _, ctl := range []string{"talisinstanceset", "talisproject"} {
+		sel := map[string]string{"controller": ctl}
+		op.Reconciles[ctl] = m1.sum("controller_runtime_reconcile_total", sel) - m0.sum("controller_runtime_reconcile_total", sel)
+	}
+	op.ReconcilesPerSet = op.Reconciles["talisinstanceset"] / float64(n)
+	u := mgr.usage()
+	op.Manager = u
+	op.Manager.CPUSeconds = u.CPUSeconds - cpu0
+	op.ControlPlaneCPUSeconds = subtract(controlPlaneCPU(), cp0)
+	op.KubeWrites = diffRequests(b.apiserverRequests(ctx), api0)
+	op.KubeWritesPerSet = map[string]float64{}
+	for k, v := range op.KubeWrites {
+		op.KubeWritesPerSet[k] = round2(v / float64(n))
+	}
+	op.InstancesCreated = st.InstancesCreated
+	if raw, err := b.kube.Discovery().RESTClient().Get().
+		AbsPath("/apis", infrav1.GroupVersion.Group, infrav1.GroupVersion.Version, "namespaces", ns, "talisinstancesets", setName(0)).DoRaw(ctx); err == nil {
+		op.ObjectBytes = len(raw)
+		if c.pprofDir != "" {
+			_ = os.WriteFile(filepath.Join(c.pprofDir, name+"-set.json"), raw, 0o644)
+		}
+	}
+
+	// Apply latency: the set's create request left the harness → Talis stored its first instance.
+	firstCreate := firstCreates(emu)
+	var lat []float64
+	for i := 0; i < n; i++ {
+		if f, ok := firstCreate[setIdentity(ns, setName(i))]; ok {
+			lat = append(lat, f.Sub(applyStart[i]).Seconds()*1000)
+		}
+	}
+	out.ApplyLatency = latencyOf(lat)
+	logf("operator: %d Talis calls (%.2f per set), %.0f reconciles, manager CPU %.1fs, peak RSS %.0f MiB, peak heap %.0f MiB; apply→create p50 %.0fms p99 %.0fms",
+		op.Calls, op.CallsPerSet, op.Reconciles["talisinstanceset"], op.Manager.CPUSeconds, op.Manager.PeakRSSMiB, op.Manager.PeakHeapMiB,
+		out.ApplyLatency.P50ms, out.ApplyLatency.P99ms)
+	if st.InstancesCreated != int64(n*c.replicas) {
+		return fail(fmt.Errorf("the emulator created %d instances for %d sets × %d", st.InstancesCreated, n, c.replicas))
+	}
+	wcancel()
+	if c.probeSets > 0 {
+		if out.PacedApplyLatency, err = b.pacedApplyLatency(ctx, ns, emu); err != nil {
+			return fail(err)
+		}
+	}
+	mgr.shutdown()
+
+	if bl := out.Baseline; bl != nil {
+		out.Ratio = &Ratio{Wall: round2(op.WallSeconds / bl.WallSeconds), Calls: round2(float64(op.Calls) / float64(bl.Calls)),
+			TTRP50: round2(op.TTRP50 / bl.TTRP50)}
+		logf("operator / baseline: wall %.2f×, calls %.2f×", out.Ratio.Wall, out.Ratio.Calls)
+	}
+	return out, emu, nil
+}
+
+func (b *bench) createProjects(ctx context.Context, ns string, projects int) error {
+	for i := range projects {
+		p := &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: projectName(i)},
+			Spec: infrav1.TalisProjectSpec{Description: "benchmark project"}}
+		if err := b.k8s.Create(ctx, p); err != nil {
+			return err
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var list infrav1.TalisProjectList
+		if err := b.k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		ok := 0
+		for _, p := range list.Items {
+			if p.Status.ProjectID != 0 {
+				ok++
+			}
+		}
+		if ok == projects {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d/%d projects created in Talis after 2 minutes", ok, projects)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// readyWatcher records when each set is first seen Ready (condition True for the current
+// generation, with every replica ready) through one watch on the namespace.
+type readyWatcher struct {
+	n, replicas int
+	synced      chan struct{}
+	done        chan struct{}
+	errs        chan error
+
+	mu    sync.Mutex
+	ready map[string]time.Time
+}
+
+func newReadyWatcher(n, replicas int) *readyWatcher {
+	return &readyWatcher{n: n, replicas: replicas, synced: make(chan struct{}), done: make(chan struct{}),
+		errs: make(chan error, 1), ready: map[string]time.Time{}}
+}
+
+func (w *readyWatcher) observe(s *infrav1.TalisInstanceSet, at time.Time) {
+	c := meta.FindStatusCondition(s.Status.Conditions, infrav1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != s.Generation ||
+		int(s.Status.ReadyReplicas) != w.replicas {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, seen := w.ready[s.Name]; seen {
+		return
+	}
+	w.ready[s.Name] = at
+	if len(w.ready) == w.n {
+		close(w.done)
+	}
+}
+
+func (w *readyWatcher) run(ctx context.Context, k8s client.WithWatch, ns string) {
+	first := true
+	for ctx.Err() == nil {
+		var list infrav1.TalisInstanceSetList
+		if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			if ctx.Err() == nil {
+				time.Sleep(200 * time.Millisecond)
+			}
+			continue
+		}
+		now := time.Now()
+		for i := range list.Items {
+			w.observe(&list.Items[i], now)
+		}
+		rv := list.ResourceVersion
+		wi, err := k8s.Watch(ctx, &infrav1.TalisInstanceSetList{}, client.InNamespace(ns),
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
+		if err != nil {
+			continue
+		}
+		if first {
+			close(w.synced)
+			first = false
+		}
+		for ev := range wi.ResultChan() {
+			if ev.Type == watch.Error {
+				break
+			}
+			if s, ok := ev.Object.(*infrav1.TalisInstanceSet); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+				w.observe(s, time.Now())
+			}
+		}
+		wi.Stop()
+	}
+}
+
+func (w *readyWatcher) waitSynced(ctx context.Context) error {
+	select {
+	case <-w.synced:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Minute):
+		return fmt.Errorf("watch never started")
+	}
+}
+
+func (w *readyWatcher) readyCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.ready)
+}
+
+func (w *readyWatcher) readyTimes() map[string]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]time.Time, len(w.ready))
+	for k, v := range w.ready {
+		out[k] = v
+	}
+	return out
+}
+
+func (w *readyWatcher) wait(ctx context.Context, timeout time.Duration, progress func() string) error {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case <-w.done:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("timed out: %s", progress())
+		case <-tick.C:
+			logf("  %s", progress())
+		}
+	}
+}
+
+// controlPlaneCPU is the CPU time used so far by etcd and kube-apiserver.
+func controlPlaneCPU() map[string]float64 {
+	out := map[string]float64{}
+	for comm, pid := range childPIDs() {
+		if comm == "etcd" || comm == "kube-apiserver" {
+			out[comm] = cpuSeconds(pid)
+		}
+	}
+	return out
+}
+
+func subtract(a, b map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range a {
+		out[k] = round2(v - b[k])
+	}
+	return out
+}
+
+// writeVerbs maps apiserver_request_total's verbs (HTTP methods) to API verbs.
+var writeVerbs = map[string]string{"POST": "create", "PUT": "update", "PATCH": "patch", "APPLY": "apply", "DELETE": "delete"}
+
+// apiserverRequests counts the write requests the apiserver has served, by resource (and
+// subresource) and verb, from its own apiserver_request_total.
+func (b *bench) apiserverRequests(ctx context.Context) map[string]float64 {
+	raw, err := b.kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		logf("reading the apiserver's metrics: %v", err)
+		return nil
+	}
+	m, err := parseMetrics(strings.NewReader(string(raw)))
+	if err != nil {
+		logf("parsing the apiserver's metrics: %v", err)
+		return nil
+	}
+	out := map[string]float64{}
+	for _, s := range m["apiserver_request_total"] {
+		verb, ok := writeVerbs[s.labels["verb"]]
+		if !ok {
+			continue
+		}
+		res := s.labels["resource"]
+		switch res {
+		case "talisinstancesets", "talisprojects", "events":
+		default:
+			continue
+		}
+		if sub := s.labels["subresource"]; sub != "" {
+			res += "/" + sub
+		}
+		out[verb+" "+res] += s.value
+	}
+	return out
+}
+
+func diffRequests(a, b map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range a {
+		if d := v - b[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// pct is the p-th percentile (nearest rank) of xs; p=100 is the maximum.
+func pct(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	i = max(0, min(i, len(s)-1))
+	return round3(s[i])
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// apiserverProfile saves a CPU profile of kube-apiserver (its /debug/pprof is on by default).
+func (b *bench) apiserverProfile(ctx context.Context, dir, name string, seconds int) {
+	raw, err := b.kube.Discovery().RESTClient().Get().AbsPath("/debug/pprof/profile").
+		Param("seconds", fmt.Sprint(seconds)).Timeout(time.Duration(seconds+30) * time.Second).DoRaw(ctx)
+	if err != nil {
+		logf("apiserver pprof: %v", err)
+		return
+	}
+	_ = os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, name+"-apiserver-profile.pprof")
+	if err := os.WriteFile(path, raw, 0o644); err == nil {
+		logf("saved %s", path)
+	}
+}
+
+// firstCreates maps each set identity to when Talis stored its first instance (the emulator's
+// ledger; same clock as the harness).
+func firstCreates(emu *emulator.Server) map[string]time.Time {
+	first := map[string]time.Time{}
+	for _, e := range emu.Ledger() {
+		for _, t := range e.Tags {
+			if id, ok := strings.CutPrefix(t, "tio-set:"); ok {
+				if f, seen := first[id]; !seen || e.CreatedAt.Before(f) {
+					first[id] = e.CreatedAt
+				}
+			}
+		}
+	}
+	return first
+}
+
+func latencyOf(ms []float64) Latency {
+	return Latency{Sets: len(ms), P50ms: pct(ms, 50), P99ms: pct(ms, 99), MaxMs: pct(ms, 100)}
+}
+
+// pacedApplyLatency applies probe sets one at a time to the running manager, whose sets are
+// all Ready: what a user applying a set to a live operator sees, without a burst's queueing.
+func (b *bench) pacedApplyLatency(ctx context.Context, ns string, emu *emulator.Server) (*Latency, error) {
+	c := b.c
+	start := make([]time.Time, c.probeSets)
+	for i := range c.probeSets {
+		s := newSet(ns, 0, c.replicas, c.setsPerProject)
+		s.Name = fmt.Sprintf("probe%03d", i)
+		start[i] = time.Now()
+		if err := b.k8s.Create(ctx, s); err != nil {
+			return nil, fmt.Errorf("creating probe set: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(c.probeInterval):
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		first := firstCreates(emu)
+		var lat []float64
+		for i := range c.probeSets {
+			if f, ok := first[setIdentity(ns, fmt.Sprintf("probe%03d", i))]; ok {
+				lat = append(lat, f.Sub(start[i]).Seconds()*1000)
+			}
+		}
+		if len(lat) == c.probeSets || time.Now().After(deadline) {
+			l := latencyOf(lat)
+			logf("paced apply → first create (%d sets, one per %s): p50 %.0fms p99 %.0fms", l.Sets, c.probeInterval, l.P50ms, l.P99ms)
+			return &l, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

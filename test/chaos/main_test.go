@@ -1,0 +1,112 @@
+// Package chaos holds the long reliability suites, run by `make test-chaos` (CHAOS=1) and skipped
+// by `make test`:
+//
+//   - kills_test.go: the manager binary SIGKILLed at random moments (at least 50 times) while 20
+//     sets scale up and down, roll their template and are deleted and replaced; the end state is
+//     checked against the Talis emulator's ledger and the create calls seen on the wire;
+//   - faults_test.go: Talis failing in every way the emulator can (5xx, timeouts and lost
+//     responses, slow answers, 429 bursts with Retry-After, failed and never-ready tasks,
+//     restarts): the fleet converges without duplicates, Retry-After is honoured (measured by a
+//     recording proxy) and conditions and events say what is wrong while it lasts.
+//
+// CHAOS_SEED fixes the random schedule of operations and kills (timing still varies).
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/reliability/harness"
+)
+
+var (
+	cp         *harness.ControlPlane
+	managerBin string
+	ctx        = context.Background()
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("CHAOS") == "" {
+		fmt.Println("test/chaos: skipped (run `make test-chaos`, or set CHAOS=1)")
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	start := time.Now()
+	var err error
+	if cp, err = harness.StartControlPlane(); err != nil {
+		fmt.Fprintln(os.Stderr, "test/chaos:", err)
+		return 1
+	}
+	defer func() {
+		_ = cp.Stop()
+		if os.Getenv("KEEP_LOGS") == "" {
+			_ = os.RemoveAll(cp.Dir)
+		} else {
+			fmt.Fprintln(os.Stderr, "test/chaos: logs kept in", cp.Dir)
+		}
+	}()
+	if managerBin, err = harness.BuildManager(cp.RepoRoot, cp.Dir); err != nil {
+		fmt.Fprintln(os.Stderr, "test/chaos:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "test/chaos: control plane and manager binary ready in %s\n", time.Since(start).Round(time.Second))
+	return m.Run()
+}
+
+// seed returns CHAOS_SEED or a fresh seed, logged so that a failure can be replayed.
+func seed(t *testing.T) uint64 {
+	s := uint64(time.Now().UnixNano())
+	if v := os.Getenv("CHAOS_SEED"); v != "" {
+		var err error
+		if s, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("CHAOS_SEED: %v", err)
+		}
+	}
+	t.Logf("CHAOS_SEED=%d", s)
+	return s
+}
+
+func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
+
+// talisBehindProxy starts an emulator and a recording proxy in front of it.
+func talisBehindProxy(t *testing.T, seed uint64, d emulator.Delays) (*emulator.Server, *harness.Proxy) {
+	t.Helper()
+	emu := emulator.New(emulator.Config{Seed: seed, Delays: d, RestartDowntime: 2 * time.Second})
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	proxy, err := harness.NewProxy(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	return emu, proxy
+}
+
+func startManager(t *testing.T, args []string) *harness.Manager {
+	t.Helper()
+	m, err := harness.StartManager(harness.ManagerSpec{Bin: managerBin, Kubeconfig: cp.ManagerKubeconfig, Args: args,
+		Log: filepath.Join(cp.Dir, filepath.Base(t.Name())+".log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("manager log: %s (KEEP_LOGS=1 keeps it)", m.LogPath())
+		}
+	})
+	return m
+}

@@ -1,0 +1,18 @@
+// Package reliability holds the reliability and security suites that fit `make test`:
+//
+//   - admission_test.go: invalid objects rejected by the apiserver with clear messages, and
+//     dangling references reported as conditions;
+//   - responses_test.go: malformed Talis answers give clear errors, not panics (pkg/talis);
+//   - security_test.go: the API key never appears in logs (most verbose level), events, status or
+//     metrics; the generated RBAC is least privilege and sufficient; the metrics endpoint needs
+//     authentication and authorization; TLS to Talis is verified unless a CA bundle is given;
+//   - teardown_test.go: uninstalling (CRDs deleted) with the manager running or stopped, and
+//     namespace deletion, terminate every instance and leave no finalizer behind;
+//   - leader_test.go: two managers with --leader-elect; the leader killed mid-scale-up, the next
+//     one stopped mid-scale-down; no duplicate, no leak, never two acting at once.
+//
+// The manager runs as a real process (built from ./cmd/manager by TestMain) against envtest's
+// kube-apiserver, as a user bound to the generated RBAC only; Talis is the in-process emulator.
+// Each manager watches only its test's namespaces (--watch-namespaces). The long suites (random
+// kills, Talis faults) are in test/chaos.
+package reliability

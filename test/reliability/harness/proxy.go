@@ -1,0 +1,193 @@
+package harness
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Record is one request that went through the Proxy.
+type Record struct {
+	// Arrived is when the proxy received the request; Responded when it started the answer
+	// (zero when the connection was dropped).
+	Arrived, Responded time.Time
+	Method, Path       string
+	// Status is 0 when no answer was given (the upstream dropped or refused the connection) or
+	// the call is still in flight.
+	Status int
+	// RetryAfter is the answer's Retry-After, if any.
+	RetryAfter time.Duration
+	// Create holds the identity tags and counts of a POST /api/v1/instances body.
+	Create []CreateRequest
+	// APIKey is the apikey header sent (for key-rotation checks; tests never print it).
+	APIKey string
+}
+
+// CreateRequest is one element of a create body, reduced to what the ledger checks need.
+type CreateRequest struct {
+	Tags  []string
+	Count int
+}
+
+// Proxy forwards HTTP to a Talis emulator and records every request with proxy-side timestamps:
+// the tests measure Retry-After compliance and count create calls per set and attempt with it.
+// When the upstream fails (refused, dropped, hung up) the proxy drops the client's connection
+// too, so the manager sees what it would see without the proxy.
+type Proxy struct {
+	target *url.URL
+	tr     *http.Transport
+	ln     net.Listener
+	srv    *http.Server
+
+	mu      sync.Mutex
+	records []Record
+}
+
+// NewProxy starts a proxy to target on a free local port.
+func NewProxy(target string) (*Proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{target: u, ln: ln, tr: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}
+	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = p.srv.Serve(ln) }()
+	return p, nil
+}
+
+// URL is the proxy's base URL.
+func (p *Proxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+// Close stops the proxy.
+func (p *Proxy) Close() error {
+	p.tr.CloseIdleConnections()
+	return p.srv.Close()
+}
+
+// Records returns a copy of everything recorded so far.
+func (p *Proxy) Records() []Record {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Record(nil), p.records...)
+}
+
+// Reset forgets the records.
+func (p *Proxy) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.records = nil
+}
+
+// add records a request as it arrives (so that a call still in flight is on record, e.g. a
+// create whose instances Talis already committed) and returns a function that updates the
+// record when the call ends.
+func (p *Proxy) add(r Record) func(func(*Record)) {
+	p.mu.Lock()
+	i := len(p.records)
+	p.records = append(p.records, r)
+	p.mu.Unlock()
+	return func(update func(*Record)) {
+		p.mu.Lock()
+		update(&p.records[i])
+		p.mu.Unlock()
+	}
+}
+
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Record{Arrived: time.Now(), Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("apikey")}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
+	if err != nil {
+		p.add(rec)
+		panic(http.ErrAbortHandler)
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/api/v1/instances") {
+		var reqs []struct {
+			Tags  []string `json:"tags"`
+			Count int      `json:"number_of_instances"`
+		}
+		if json.Unmarshal(body, &reqs) == nil {
+			for _, q := range reqs {
+				rec.Create = append(rec.Create, CreateRequest{Tags: q.Tags, Count: q.Count})
+			}
+		}
+	}
+	update := p.add(rec)
+	out := r.Clone(r.Context())
+	out.RequestURI = ""
+	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
+	out.Host = p.target.Host
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	resp, err := p.tr.RoundTrip(out)
+	if err != nil {
+		panic(http.ErrAbortHandler) // drop the connection, as the upstream did (Status stays 0)
+	}
+	defer resp.Body.Close()
+	update(func(rec *Record) {
+		rec.Responded, rec.Status = time.Now(), resp.StatusCode
+		if v := resp.Header.Get("Retry-After"); v != "" {
+			if secs, err := strconv.Atoi(v); err == nil {
+				rec.RetryAfter = time.Duration(secs) * time.Second
+			}
+		}
+	})
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(resp.StatusCode)
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// RetryAfterViolation is a request that arrived while an earlier Retry-After was in force.
+type RetryAfterViolation struct {
+	Limited Record // the 429 (or 503) that asked to wait
+	Early   Record // the request that did not
+}
+
+// RetryAfterViolations finds requests that arrived after a Retry-After answer had been sent
+// (plus slack, for requests already on their way) and before it expired.
+func RetryAfterViolations(recs []Record, slack time.Duration) []RetryAfterViolation {
+	var out []RetryAfterViolation
+	for _, lim := range recs {
+		if lim.RetryAfter <= 0 || lim.Responded.IsZero() {
+			continue
+		}
+		from, until := lim.Responded.Add(slack), lim.Responded.Add(lim.RetryAfter)
+		for _, r := range recs {
+			if r.Arrived.After(from) && r.Arrived.Before(until) {
+				out = append(out, RetryAfterViolation{Limited: lim, Early: r})
+			}
+		}
+	}
+	return out
+}
+
+// DumpCreates writes the create calls on record to path, one per line, for post-mortems.
+func DumpCreates(path string, recs []Record) error {
+	var b strings.Builder
+	for _, r := range recs {
+		for _, c := range r.Create {
+			id, attempt := ownership(c.Tags)
+			fmt.Fprintf(&b, "%s %s status=%d set=%s attempt=%d count=%d\n", r.Arrived.Format("15:04:05.000"),
+				r.Responded.Format("15:04:05.000"), r.Status, id, attempt, c.Count)
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}

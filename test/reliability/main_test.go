@@ -1,0 +1,101 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/reliability/harness"
+)
+
+var (
+	cp         *harness.ControlPlane
+	managerBin string
+	ctx        = context.Background()
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	start := time.Now()
+	var err error
+	if cp, err = harness.StartControlPlane(); err != nil {
+		fmt.Fprintln(os.Stderr, "test/reliability:", err)
+		return 1
+	}
+	defer func() {
+		if err := cp.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "test/reliability: stopping envtest:", err)
+		}
+		if os.Getenv("KEEP_LOGS") == "" {
+			_ = os.RemoveAll(cp.Dir)
+		} else {
+			fmt.Fprintln(os.Stderr, "test/reliability: logs kept in", cp.Dir)
+		}
+	}()
+	if managerBin, err = harness.BuildManager(cp.RepoRoot, cp.Dir); err != nil {
+		fmt.Fprintln(os.Stderr, "test/reliability:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "test/reliability: control plane and manager binary ready in %s\n", time.Since(start).Round(time.Second))
+	return m.Run()
+}
+
+// fastTalis is an emulator whose instances are ready in about half a second.
+func fastTalis(t testing.TB) (*emulator.Server, string) {
+	t.Helper()
+	emu := emulator.New(emulator.Config{Seed: 7, Delays: emulator.Delays{
+		Pickup: 50 * time.Millisecond, Create: 150 * time.Millisecond, Ready: 50 * time.Millisecond,
+		Provision: 100 * time.Millisecond, Terminate: 100 * time.Millisecond}})
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	return emu, url
+}
+
+// managerArgs are harness.ManagerArgs: short intervals for tests plus extra flags.
+func managerArgs(talisURL string, extra ...string) []string {
+	return harness.ManagerArgs(talisURL, extra...)
+}
+
+// startManager runs the manager binary as the RBAC-restricted user, logging to a file named
+// after the test; it is stopped when the test ends.
+func startManager(t testing.TB, args []string, env ...string) *harness.Manager {
+	t.Helper()
+	m, err := harness.StartManager(harness.ManagerSpec{Bin: managerBin, Kubeconfig: cp.ManagerKubeconfig, Args: args, Env: env,
+		Log: filepath.Join(cp.Dir, filepath.Base(t.Name())+".log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Stop()
+		if t.Failed() {
+			t.Logf("manager log: %s", m.LogPath())
+			if os.Getenv("KEEP_LOGS") == "" {
+				t.Logf("last lines:\n%s", tail(m.ReadLog(), 60))
+			}
+		}
+	})
+	return m
+}
+
+func tail(s string, n int) string {
+	lines := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			lines++
+			if lines > n {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
