@@ -64,7 +64,10 @@ envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per m
 	@K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh >/dev/null
 
 .PHONY: test
-test: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Run every test: unit, contract, fuzz seeds, envtest suites.
+test: test-quick test-chaos ## Run every test: test-quick, then the chaos suites (what CI runs).
+
+.PHONY: test-quick
+test-quick: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Unit, fuzz seeds, contract, envtest, render and reliability suites (~3 min warm).
 	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
 	@if [ -n "$${CI:-}" ]; then git diff --exit-code -- api config charts docs/api.md || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt

@@ -77,6 +77,13 @@ func writeCharts(path string, res *Results) error {
 		}
 	}
 	ttr.Y.Min = 0
+	top := 0.0
+	for _, xys := range []plotter.XYs{opWall, opP99, blWall} {
+		for _, p := range xys {
+			top = max(top, p.Y)
+		}
+	}
+	ttr.Y.Max = 1.15 * top
 
 	calls := plot.New()
 	calls.Title.Text = "Talis calls per set (convergence)"
@@ -109,7 +116,11 @@ func writeCharts(path string, res *Results) error {
 	calls.Legend.Add("operator", ob)
 	calls.Legend.Add("direct-API baseline", bb)
 	calls.NominalX(names...)
-	calls.Y.Min = 0
+	top = 0
+	for i := range opV {
+		top = max(top, opV[i], blV[i])
+	}
+	calls.Y.Min, calls.Y.Max = 0, 1.35*top // room for the legend above the bars
 
 	img := vgimg.New(vg.Points(900), vg.Points(380))
 	dc := draw.New(img)

@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -55,6 +56,7 @@ type config struct {
 	keep     bool
 
 	jsonOut, mdOut, pngOut string
+	fromJSON               string
 }
 
 func main() {
@@ -87,6 +89,7 @@ func main() {
 	flag.StringVar(&c.jsonOut, "json", "docs/benchmarks.json", "results as JSON")
 	flag.StringVar(&c.mdOut, "md", "docs/benchmarks.md", "report as Markdown")
 	flag.StringVar(&c.pngOut, "png", "docs/benchmarks.png", "chart: time to ready vs N, and Talis calls per set")
+	flag.StringVar(&c.fromJSON, "from-json", "", "run nothing: redraw the chart and the report from this results file")
 	flag.Parse()
 
 	var err error
@@ -100,6 +103,23 @@ func main() {
 	}
 	c.managerArgs = strings.Fields(mgrArgs)
 
+	if c.fromJSON != "" {
+		raw, err := os.ReadFile(c.fromJSON)
+		if err != nil {
+			fatal(err)
+		}
+		var res Results
+		if err := json.Unmarshal(raw, &res); err != nil {
+			fatal(err)
+		}
+		if c.jsonOut == c.fromJSON {
+			c.jsonOut = os.DevNull
+		}
+		if err := writeOutputs(&c, &res); err != nil {
+			fatal(err)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, &c); err != nil {

@@ -90,7 +90,8 @@ func run(ctx context.Context, c *config) error {
 		}
 		res.Convergence = append(res.Convergence, conv)
 		if contains(c.steadySizes, n) {
-			st, err := b.steady(ctx, fmt.Sprintf("conv-%d", n), n+c.probeSets, emu)
+			// The paced-latency probe sets stay: they are Ready sets in the first project.
+			st, err := b.steady(ctx, fmt.Sprintf("conv-%d", n), n+c.probeSets, projectsFor(n, c.setsPerProject), emu)
 			if err != nil {
 				emu.Close()
 				return fmt.Errorf("steady state N=%d: %w", n, err)
@@ -652,8 +653,37 @@ func (b *bench) pacedApplyLatency(ctx context.Context, ns string, emu *emulator.
 		if len(lat) == c.probeSets || time.Now().After(deadline) {
 			l := latencyOf(lat)
 			logf("paced apply → first create (%d sets, one per %s): p50 %.0fms p99 %.0fms", l.Sets, c.probeInterval, l.P50ms, l.P99ms)
-			return &l, nil
+			return &l, b.waitProbesReady(ctx, ns) // so that the steady-state window starts steady
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (b *bench) waitProbesReady(ctx context.Context, ns string) error {
+	deadline := time.Now().Add(b.c.phaseTimeout)
+	for {
+		var list infrav1.TalisInstanceSetList
+		if err := b.k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		ready := 0
+		for i := range list.Items {
+			s := &list.Items[i]
+			c := meta.FindStatusCondition(s.Status.Conditions, infrav1.ConditionReady)
+			if strings.HasPrefix(s.Name, "probe") && c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == s.Generation {
+				ready++
+			}
+		}
+		if ready == b.c.probeSets {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d/%d probe sets Ready after %s", ready, b.c.probeSets, b.c.phaseTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
 	}
 }

@@ -13,12 +13,12 @@ import (
 // manager is restarted with both divided by k, every Talis call it makes is then k times as
 // frequent, and the calls counted over the window are scaled by 3600s / (window × k). Startup
 // reconciles (one per set after the restart) are left out of the window.
-func (b *bench) steady(ctx context.Context, name string, n int, emu *emulator.Server) (Steady, error) {
+func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *emulator.Server) (Steady, error) {
 	c := b.c
 	k := time.Duration(c.steadyK)
 	resync, minList := 10*time.Minute/k, time.Second/k
 	ns := "bench-" + name
-	out := Steady{N: n, Projects: projectsFor(n, c.setsPerProject), Instances: n * c.replicas, K: c.steadyK,
+	out := Steady{N: n, Projects: projects, Instances: n * c.replicas, K: c.steadyK,
 		CompressedResync: resync.String(), CompressedMinListInterval: minList.String(), WindowSeconds: c.steadyWindow.Seconds()}
 	logf("== %s steady state: resync %s, min list interval %s (defaults ÷ %d), window %s ≙ %s",
 		name, resync, minList, c.steadyK, c.steadyWindow, c.steadyWindow*k)

@@ -61,7 +61,7 @@ func parseDeleteAnnotation(v string) map[int64]bool {
 
 // computePlan decides scale, rollout, replacement and termination like a Deployment with
 // maxSurge/maxUnavailable, for instances that Talis can only create and terminate.
-func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool, now, snapStart time.Time, retry time.Duration) plan {
+func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool, _, snapStart time.Time, retry time.Duration) plan {
 	var p plan
 	var live, cur, old []infrav1.TalisInstance
 	condemned := map[int64]bool{}
@@ -74,7 +74,9 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 			condemned[in.ID] = true
 			continue
 		}
-		if !isReady(in) && in.CreatedAt != nil && now.Sub(in.CreatedAt.Time) > ps.provisioning {
+		// Judged by the snapshot, not the clock: an instance is late only if a list that started
+		// past its deadline still shows it not ready (a stale snapshot knows nothing of it).
+		if !isReady(in) && in.CreatedAt != nil && snapStart.Sub(in.CreatedAt.Time) > ps.provisioning {
 			p.condemn = append(p.condemn, in.ID)
 			p.timedOut = append(p.timedOut, in.ID)
 			condemned[in.ID] = true
@@ -127,7 +129,7 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 		if !condemned[in.ID] && in.TerminatingSince == nil {
 			continue
 		}
-		if !isReady(in) && (in.CreatedAt == nil || now.Sub(in.CreatedAt.Time) <= ps.provisioning) {
+		if !isReady(in) && (in.CreatedAt == nil || snapStart.Sub(in.CreatedAt.Time) <= ps.provisioning) {
 			continue
 		}
 		if last := in.TerminateRequestedAt; last != nil && !snapStart.After(last.Add(retry+timestampPrecision)) {

@@ -9,7 +9,8 @@
 //   - teardown_test.go: uninstalling (CRDs deleted) with the manager running or stopped, and
 //     namespace deletion, terminate every instance and leave no finalizer behind;
 //   - leader_test.go: two managers with --leader-elect; the leader killed mid-scale-up, the next
-//     one stopped mid-scale-down; no duplicate, no leak, never two acting at once.
+//     one stopped mid-scale-down; no duplicate, no leak, never two acting at once;
+//   - observation_test.go: no instance is declared late (and replaced) on a stale snapshot.
 //
 // The manager runs as a real process (built from ./cmd/manager by TestMain) against envtest's
 // kube-apiserver, as a user bound to the generated RBAC only; Talis is the in-process emulator.
