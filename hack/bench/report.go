@@ -213,13 +213,12 @@ type target struct {
 func targets(res *Results) []target {
 	var out []target
 	for _, cv := range res.Convergence {
-		if cv.N != 1000 {
-			continue
-		}
 		op := cv.Operator
-		out = append(out, target{"1,000 sets Ready in < 60 s (1 s delays)", fmt.Sprintf("%.1f s", op.WallSeconds), op.WallSeconds < 60})
+		if cv.N == 1000 {
+			out = append(out, target{"1,000 sets Ready in < 60 s (1 s delays)", fmt.Sprintf("%.1f s", op.WallSeconds), op.WallSeconds < 60})
+		}
 		if cv.Ratio != nil {
-			out = append(out, target{"… within 1.25× the direct baseline's wall time",
+			out = append(out, target{fmt.Sprintf("within 1.25× the direct baseline's wall time (N=%d)", cv.N),
 				fmt.Sprintf("%.2f× (%.1f s vs %.1f s)", cv.Ratio.Wall, op.WallSeconds, cv.Baseline.WallSeconds), cv.Ratio.Wall <= 1.25})
 		}
 	}
