@@ -62,7 +62,7 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 		Eventually(func(g Gomega) {
 			got := &infrav1.TalisProject{}
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			c := condition2(got.Status.Conditions, infrav1.ConditionReady)
+			c := findCondition(got.Status.Conditions, infrav1.ConditionReady)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonInvalidCredentials))
 			g.Expect(c.Message).NotTo(ContainSubstring("wrong-key"), "the key never appears in status")

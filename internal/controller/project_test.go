@@ -5,17 +5,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
-
-func condition2(conds []metav1.Condition, typ string) *metav1.Condition {
-	return meta.FindStatusCondition(conds, typ)
-}
 
 var _ = Describe("TalisProject", func() {
 	var (
@@ -35,7 +29,7 @@ var _ = Describe("TalisProject", func() {
 		got := &infrav1.TalisProject{}
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 		Expect(got.Status.ProjectName).To(Equal(ns + "-p"))
-		Expect(condition2(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
+		Expect(findCondition(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
 
 		set := newSet(ns, "web", "p", 1)
 		create(set)
@@ -43,7 +37,7 @@ var _ = Describe("TalisProject", func() {
 		Expect(k8s.Delete(suiteCtx, p)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			g.Expect(condition2(got.Status.Conditions, infrav1.ConditionReady).Reason).To(Equal(infrav1.ReasonWaitingForInstanceSets))
+			g.Expect(findCondition(got.Status.Conditions, infrav1.ConditionReady).Reason).To(Equal(infrav1.ReasonWaitingForInstanceSets))
 		}, 20*time.Second).Should(Succeed())
 
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
@@ -70,11 +64,11 @@ var _ = Describe("TalisProject", func() {
 		Eventually(func(g Gomega) {
 			got := &infrav1.TalisProject{}
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(second), got)).To(Succeed())
-			c := condition2(got.Status.Conditions, infrav1.ConditionReady)
+			c := findCondition(got.Status.Conditions, infrav1.ConditionReady)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonNameReserved))
 			g.Expect(c.Message).To(ContainSubstring("reserved"))
-			g.Expect(condition2(got.Status.Conditions, infrav1.ConditionStalled).Status).To(BeEquivalentTo("True"))
+			g.Expect(findCondition(got.Status.Conditions, infrav1.ConditionStalled).Status).To(BeEquivalentTo("True"))
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 	})
 })

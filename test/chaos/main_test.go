@@ -41,26 +41,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	start := time.Now()
-	var err error
-	if cp, err = harness.StartControlPlane(); err != nil {
-		fmt.Fprintln(os.Stderr, "test/chaos:", err)
-		return 1
-	}
-	defer func() {
-		_ = cp.Stop()
-		if os.Getenv("KEEP_LOGS") == "" {
-			_ = os.RemoveAll(cp.Dir)
-		} else {
-			fmt.Fprintln(os.Stderr, "test/chaos: logs kept in", cp.Dir)
-		}
-	}()
-	if managerBin, err = harness.BuildManager(cp.RepoRoot, cp.Dir); err != nil {
-		fmt.Fprintln(os.Stderr, "test/chaos:", err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "test/chaos: control plane and manager binary ready in %s\n", time.Since(start).Round(time.Second))
-	return m.Run()
+	return harness.RunMain(m, "test/chaos", func(c *harness.ControlPlane, bin string) { cp, managerBin = c, bin })
 }
 
 // seed returns CHAOS_SEED or a fresh seed, logged so that a failure can be replayed.

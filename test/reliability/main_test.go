@@ -2,7 +2,6 @@ package reliability
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,28 +22,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	start := time.Now()
-	var err error
-	if cp, err = harness.StartControlPlane(); err != nil {
-		fmt.Fprintln(os.Stderr, "test/reliability:", err)
-		return 1
-	}
-	defer func() {
-		if err := cp.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "test/reliability: stopping envtest:", err)
-		}
-		if os.Getenv("KEEP_LOGS") == "" {
-			_ = os.RemoveAll(cp.Dir)
-		} else {
-			fmt.Fprintln(os.Stderr, "test/reliability: logs kept in", cp.Dir)
-		}
-	}()
-	if managerBin, err = harness.BuildManager(cp.RepoRoot, cp.Dir); err != nil {
-		fmt.Fprintln(os.Stderr, "test/reliability:", err)
-		return 1
-	}
-	fmt.Fprintf(os.Stderr, "test/reliability: control plane and manager binary ready in %s\n", time.Since(start).Round(time.Second))
-	return m.Run()
+	return harness.RunMain(m, "test/reliability", func(c *harness.ControlPlane, bin string) { cp, managerBin = c, bin })
 }
 
 // fastTalis is an emulator whose instances are ready in about half a second.

@@ -71,12 +71,7 @@ func (s *Server) projectCreate(w http.ResponseWriter, req *RPCRequest) {
 	if !ok {
 		return
 	}
-	switch {
-	case p.Name == "":
-		invalid(w, req, msgProjNameRequired)
-		return
-	case p.OwnerID == 0:
-		invalid(w, req, msgProjOwnerRequired)
+	if !validNameOwner(w, req, p.Name, p.OwnerID) {
 		return
 	}
 	if p.Config != "" {
@@ -114,12 +109,7 @@ func (s *Server) projectGet(w http.ResponseWriter, req *RPCRequest) {
 	if !ok {
 		return
 	}
-	switch {
-	case p.Name == "":
-		invalid(w, req, msgProjNameRequired)
-		return
-	case p.OwnerID == 0:
-		invalid(w, req, msgProjOwnerRequired)
+	if !validNameOwner(w, req, p.Name, p.OwnerID) {
 		return
 	}
 	s.st.mu.RLock()
@@ -172,12 +162,7 @@ func (s *Server) projectDelete(w http.ResponseWriter, req *RPCRequest) {
 	if !ok {
 		return
 	}
-	switch {
-	case p.Name == "":
-		invalid(w, req, msgProjNameRequired)
-		return
-	case p.OwnerID == 0:
-		invalid(w, req, msgProjOwnerRequired)
+	if !validNameOwner(w, req, p.Name, p.OwnerID) {
 		return
 	}
 	// Soft delete; instances and tasks are left alone, and a miss is
@@ -195,14 +180,10 @@ func (s *Server) projectListInstances(w http.ResponseWriter, req *RPCRequest) {
 	if !ok {
 		return
 	}
-	switch {
-	case p.Name == "":
-		invalid(w, req, msgProjNameRequired)
+	if !validNameOwner(w, req, p.Name, p.OwnerID) {
 		return
-	case p.OwnerID == 0:
-		invalid(w, req, msgProjOwnerRequired)
-		return
-	case p.Page < 0:
+	}
+	if p.Page < 0 {
 		invalid(w, req, msgPagePositive)
 		return
 	}
@@ -229,4 +210,18 @@ func (s *Server) projectListInstances(w http.ResponseWriter, req *RPCRequest) {
 	writeRPCOK(w, ListResponse[Instance]{Rows: rows, Pagination: Pagination{
 		Total: len(rows), Page: p.Page, Limit: rpcPageSize, Offset: offset,
 	}}, req.ID)
+}
+
+// validNameOwner checks the two parameters every project method needs, in the server's order,
+// and answers the error itself.
+func validNameOwner(w http.ResponseWriter, req *RPCRequest, name string, owner uint) bool {
+	switch {
+	case name == "":
+		invalid(w, req, msgProjNameRequired)
+		return false
+	case owner == 0:
+		invalid(w, req, msgProjOwnerRequired)
+		return false
+	}
+	return true
 }
