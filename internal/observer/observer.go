@@ -9,9 +9,10 @@ import (
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
-// Lister is the one Talis call the observer makes.
+// Lister is the one Talis call the observer makes. Rows are taken as they are decoded: an
+// endpoint's whole list is never held, only the trimmed rows the snapshot keeps.
 type Lister interface {
-	GetInstances(ctx context.Context, opts *talis.ListOptions) ([]*talis.Instance, error)
+	ScanInstances(ctx context.Context, opts *talis.ListOptions, fn func(*talis.Instance) error) error
 }
 
 // ErrPending is returned by Get when no snapshot is fresh enough yet: a list call has been
@@ -131,11 +132,8 @@ func (o *Observer) schedule(ep *endpoint) {
 }
 
 func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) {
-	rows, err := api.GetInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit})
-	var snap *Snapshot
-	if err == nil {
-		snap = newSnapshot(f.startedAt, rows)
-	}
+	snap := newSnapshot(f.startedAt)
+	err := api.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, snap.add)
 	o.mu.Lock()
 	if err == nil {
 		if ep.latest == nil || snap.StartedAt.After(ep.latest.StartedAt) {

@@ -18,13 +18,13 @@ type fakeLister struct {
 	err   error
 }
 
-func (f *fakeLister) GetInstances(context.Context, *talis.ListOptions) ([]*talis.Instance, error) {
+func (f *fakeLister) ScanInstances(_ context.Context, _ *talis.ListOptions, fn func(*talis.Instance) error) error {
 	f.calls.Add(1)
 	time.Sleep(f.delay)
 	if f.err != nil {
-		return nil, f.err
+		return f.err
 	}
-	return []*talis.Instance{{ID: 1, ProjectID: 7, Status: talis.InstanceStatusReady}}, nil
+	return fn(&talis.Instance{ID: 1, ProjectID: 7, Status: talis.InstanceStatusReady})
 }
 
 // get waits for a snapshot as a reconcile would: register, be woken, ask again.

@@ -19,16 +19,17 @@ type Snapshot struct {
 	total     int
 }
 
-func newSnapshot(startedAt time.Time, rows []*talis.Instance) *Snapshot {
-	s := &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}}
-	for _, in := range rows {
-		if in == nil || in.Status == talis.InstanceStatusTerminated {
-			continue
-		}
+func newSnapshot(startedAt time.Time) *Snapshot {
+	return &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}}
+}
+
+// add keeps a trimmed copy of a live row; it is handed each row of the list as it is decoded.
+func (s *Snapshot) add(in *talis.Instance) error {
+	if in.Status != talis.InstanceStatusTerminated {
 		s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], compact(in))
 		s.total++
 	}
-	return s
+	return nil
 }
 
 // Project returns the live instances of a project. Callers must not modify them.

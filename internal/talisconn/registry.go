@@ -32,7 +32,7 @@ type Defaults struct {
 type Connection struct {
 	// Key names the endpoint and credentials; connections with equal keys share snapshots.
 	Key     string
-	Client  talis.Client
+	Client  *talis.APIClient
 	OwnerID uint
 }
 

@@ -87,6 +87,8 @@ type requestError struct {
 	decode bool
 	// limiter marks a rate-limiter wait that could not fit in the context.
 	limiter bool
+	// streamed marks a failure while a body was being handed over row by row.
+	streamed bool
 }
 
 func (e *requestError) Error() string {

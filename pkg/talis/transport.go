@@ -31,6 +31,9 @@ type call struct {
 	body       any // JSON-encoded when non-nil
 	idempotent bool
 	rpc        bool
+	// stream, when set, reads a 2xx body as it arrives instead of it being
+	// buffered in response.body.
+	stream func(io.Reader) error
 }
 
 // response is a 2xx answer.
@@ -72,7 +75,7 @@ func (c *APIClient) do(ctx context.Context, cl call) (*response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || isStreamed(err) {
 			return nil, err
 		}
 		wait, again := policy.retryDelay(err, n)
@@ -130,6 +133,9 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 	}
 	defer hresp.Body.Close()
 	status = hresp.StatusCode
+	if cl.stream != nil && status >= 200 && status < 300 {
+		return streamBody(cl, hresp)
+	}
 	data, rerr := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody+1))
 	if rerr == nil && len(data) > maxResponseBody {
 		rerr = fmt.Errorf("response body exceeds %d bytes", maxResponseBody)
@@ -195,4 +201,49 @@ func isDialError(err error) bool {
 	var recErr tls.RecordHeaderError
 	return errors.As(err, &dnsErr) || errors.As(err, &certErr) || errors.As(err, &recErr) ||
 		errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// streamBody hands a 2xx body to the call's stream decoder. Its errors are
+// marked streamed: rows may already have been passed on, so they are final.
+func streamBody(cl call, hresp *http.Response) (*response, error) {
+	r := &bodyReader{r: io.LimitReader(hresp.Body, maxResponseBody+1)}
+	err := cl.stream(r)
+	switch {
+	case r.n > maxResponseBody:
+		err = &requestError{route: cl.route, err: fmt.Errorf("response body exceeds %d bytes", maxResponseBody), phase: responded, streamed: true}
+	case r.err != nil && !errors.Is(r.err, io.EOF):
+		err = &requestError{route: cl.route, err: r.err, phase: responded, streamed: true}
+	case err != nil:
+		err = &requestError{route: cl.route, err: err, phase: responded, decode: true, streamed: true}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &response{status: hresp.StatusCode}, nil
+}
+
+// bodyReader tells read failures (worth another call) from malformed JSON.
+type bodyReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	if err != nil && b.err == nil {
+		b.err = err
+	}
+	if b.n > maxResponseBody {
+		return n, errBodyTooLong
+	}
+	return n, err
+}
+
+var errBodyTooLong = errors.New("response body too long")
+
+func isStreamed(err error) bool {
+	var re *requestError
+	return errors.As(err, &re) && re.streamed
 }

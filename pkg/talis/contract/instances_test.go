@@ -134,6 +134,23 @@ func TestInstanceLifecycle(t *testing.T) {
 	for i := range all {
 		sameInstance(t, all[i], rawList.Rows[i])
 	}
+	// Scanned row by row, the same list.
+	var scanned []*talis.Instance
+	x = e.one(t, func() {
+		if err := e.c.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, func(in *talis.Instance) error {
+			scanned = append(scanned, in)
+			return nil
+		}); err != nil {
+			t.Fatalf("ScanInstances: %v", err)
+		}
+	})
+	e.checkREST(t, x, "GET /api/v1/instances", "/api/v1/instances", url.Values{"limit": {"0"}})
+	if len(scanned) != len(rawList.Rows) {
+		t.Fatalf("ScanInstances: %d rows, emulator %d", len(scanned), len(rawList.Rows))
+	}
+	for i := range scanned {
+		sameInstance(t, scanned[i], rawList.Rows[i])
+	}
 
 	status := func(s talis.InstanceStatus) *talis.InstanceStatus { return &s }
 	type listCase struct {
