@@ -280,9 +280,10 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
-	// Instances the set owns, including ones being terminated.
-	// +listType=map
-	// +listMapKey=id
+	// Instances the set owns, including ones being terminated, in ID order.
+	// Atomic: only the operator writes it, and per-entry field ownership would cost the
+	// API server a managedFields diff over every instance on each status write.
+	// +listType=atomic
 	// +optional
 	Instances []TalisInstance `json:"instances,omitempty"`
 
