@@ -4,7 +4,8 @@
 //
 //  1. convergence: N TalisInstanceSets × R replicas applied at once, until every set is Ready;
 //  2. a direct-API baseline: the same instances created and polled to ready by a tight program
-//     using pkg/talis, against a fresh emulator with the same delays;
+//     using pkg/talis, against a fresh emulator with the same delays; and a Kubernetes floor:
+//     the same sets driven to Ready by a bare controller making only the unavoidable writes;
 //  3. steady state: Talis calls per hour at the default resync settings, measured with every
 //     time constant of the manager divided by k and extrapolated;
 //  4. scale: 5,000 sets / 15,000 instances (peak RSS and heap, time to converge);
@@ -48,6 +49,9 @@ type config struct {
 	baselinePoll        time.Duration
 	baselineRateLimit   float64
 
+	floor        bool
+	floorWorkers int
+
 	steadyK      int
 	steadyWindow time.Duration
 	steadySizes  []int
@@ -81,6 +85,8 @@ func main() {
 	flag.IntVar(&c.baselineConcurrency, "baseline-concurrency", 16, "baseline: create calls in flight at once")
 	flag.DurationVar(&c.baselinePoll, "baseline-poll", time.Second, "baseline: one list call for every instance per this interval (the manager's --talis-min-list-interval)")
 	flag.Float64Var(&c.baselineRateLimit, "baseline-rate-limit", 0, "baseline: client rate limit in requests/s (0: unlimited)")
+	flag.BoolVar(&c.floor, "floor", true, "also measure the Kubernetes floor: the same sets driven to Ready by a bare controller making only finalizer, intent and Ready writes")
+	flag.IntVar(&c.floorWorkers, "floor-workers", 8, "Kubernetes floor: workers of the bare controller (the manager's --concurrency default)")
 	flag.IntVar(&c.steadyK, "steady-k", 60, "steady state: divide the manager's resync period and min list interval by k and extrapolate ×1/k")
 	flag.DurationVar(&c.steadyWindow, "steady-window", time.Minute, "steady state: measurement window (compressed time)")
 	flag.StringVar(&steadySizes, "steady-sizes", "", "sizes whose sets are measured in steady state (default: every size)")

@@ -53,6 +53,7 @@ type Settings struct {
 	ProbeSets           int      `json:"probe_sets"`
 	ProbeInterval       string   `json:"probe_interval"`
 	SteadyWindow        string   `json:"steady_window"`
+	FloorWorkers        int      `json:"floor_workers,omitempty"`
 }
 
 func settingsOf(c *config) Settings {
@@ -61,18 +62,21 @@ func settingsOf(c *config) Settings {
 		ManagerArgs:    c.managerArgs, ApplyWorkers: c.applyWorkers, BaselineConcurrency: c.baselineConcurrency,
 		BaselinePoll: c.baselinePoll.String(), BaselineRateLimit: c.baselineRateLimit,
 		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
-		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String()}
+		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers}
 }
 
 // Convergence is one "apply N sets at once until all are Ready" run.
 type Convergence struct {
-	Name         string     `json:"name"`
-	N            int        `json:"sets"`
-	Replicas     int        `json:"replicas"`
-	Projects     int        `json:"projects"`
-	Operator     RunResult  `json:"operator"`
-	Baseline     *RunResult `json:"baseline,omitempty"`
-	Ratio        *Ratio     `json:"operator_over_baseline,omitempty"`
+	Name     string     `json:"name"`
+	N        int        `json:"sets"`
+	Replicas int        `json:"replicas"`
+	Projects int        `json:"projects"`
+	Operator RunResult  `json:"operator"`
+	Baseline *RunResult `json:"baseline,omitempty"`
+	Ratio    *Ratio     `json:"operator_over_baseline,omitempty"`
+	// Floor: the same sets driven to Ready by a bare controller making only the unavoidable
+	// Kubernetes writes, with Talis's delays as timers (see kubeFloor).
+	Floor        *RunResult `json:"kubernetes_floor,omitempty"`
 	ApplyLatency Latency    `json:"apply_to_first_create"`
 	// PacedApplyLatency: probe sets applied one at a time to the warm manager once every set is Ready.
 	PacedApplyLatency *Latency `json:"paced_apply_to_first_create,omitempty"`

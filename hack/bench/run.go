@@ -207,6 +207,13 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 		}
 		out.Baseline = &bl
 	}
+	if c.floor {
+		fl, err := b.kubeFloor(ctx, name, n, c.floorWorkers)
+		if err != nil {
+			return fail(fmt.Errorf("Kubernetes floor: %w", err))
+		}
+		out.Floor = &fl
+	}
 	// A manager that has run for longer than its create ambiguity window knows every create
 	// that could still land; only then can a new set act on the latest list instead of waiting
 	// for one taken after it was created. Production managers run for days.
@@ -241,31 +248,9 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 
 	// Apply every set at once, as `kubectl apply -f dir/` with many files would.
 	t0 := time.Now()
-	applyStart := make([]time.Time, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var applyErr atomic.Value
-	for range c.applyWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				s := newSet(ns, i, c.replicas, c.setsPerProject)
-				applyStart[i] = time.Now()
-				if err := b.k8s.Create(ctx, s); err != nil {
-					applyErr.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := applyErr.Load().(error); err != nil {
-		return fail(fmt.Errorf("creating sets: %w", err))
+	applyStart, err := b.applySets(ctx, ns, n)
+	if err != nil {
+		return fail(err)
 	}
 	out.Operator.ApplySeconds = time.Since(t0).Seconds()
 	logf("applied %d sets in %.1fs", n, out.Operator.ApplySeconds)
@@ -275,19 +260,8 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 	}); err != nil {
 		return fail(err)
 	}
-	ready := w.readyTimes()
-	last := t0
-	ttr := make([]float64, 0, n)
-	for i := 0; i < n; i++ {
-		at := ready[setName(i)]
-		ttr = append(ttr, at.Sub(applyStart[i]).Seconds())
-		if at.After(last) {
-			last = at
-		}
-	}
 	op := &out.Operator
-	op.WallSeconds = last.Sub(t0).Seconds()
-	op.TTRP50, op.TTRP99, op.TTRMax = pct(ttr, 50), pct(ttr, 99), pct(ttr, 100)
+	op.WallSeconds, op.TTRP50, op.TTRP99, op.TTRMax = readyStats(w.readyTimes(), applyStart, t0)
 	logf("operator: all %d sets Ready in %.1fs (p50 %.2fs, p99 %.2fs per set)", n, op.WallSeconds, op.TTRP50, op.TTRP99)
 
 	if c.pprofDir != "" {
@@ -354,6 +328,53 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 		logf("operator / baseline: wall %.2f×, calls %.2f×", out.Ratio.Wall, out.Ratio.Calls)
 	}
 	return out, emu, nil
+}
+
+// applySets creates sets 0..n-1 from applyWorkers goroutines and says when each request left.
+func (b *bench) applySets(ctx context.Context, ns string, n int) ([]time.Time, error) {
+	c := b.c
+	applyStart := make([]time.Time, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var applyErr atomic.Value
+	for range c.applyWorkers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				s := newSet(ns, i, c.replicas, c.setsPerProject)
+				applyStart[i] = time.Now()
+				if err := b.k8s.Create(ctx, s); err != nil {
+					applyErr.Store(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := applyErr.Load().(error); err != nil {
+		return nil, fmt.Errorf("creating sets: %w", err)
+	}
+	return applyStart, nil
+}
+
+// readyStats turns when each set became Ready into wall time (from t0) and time-to-ready
+// percentiles (from each set's own create request).
+func readyStats(ready map[string]time.Time, applyStart []time.Time, t0 time.Time) (wall, p50, p99, worst float64) {
+	last := t0
+	ttr := make([]float64, 0, len(applyStart))
+	for i := range applyStart {
+		at := ready[setName(i)]
+		ttr = append(ttr, at.Sub(applyStart[i]).Seconds())
+		if at.After(last) {
+			last = at
+		}
+	}
+	return last.Sub(t0).Seconds(), pct(ttr, 50), pct(ttr, 99), pct(ttr, 100)
 }
 
 func (b *bench) createProjects(ctx context.Context, ns string, projects int) error {
