@@ -14,12 +14,13 @@ import (
 )
 
 var (
-	opColor   = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
-	baseColor = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
+	opColor    = color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	baseColor  = color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}
+	floorColor = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
 )
 
-// writeCharts draws two panels into one PNG: time to ready vs N for the operator and the
-// baseline, and Talis calls per set.
+// writeCharts draws two panels into one PNG: time to ready vs N for the operator, the
+// Kubernetes floor and the baseline, and Talis calls per set.
 func writeCharts(path string, res *Results) error {
 	all := append([]Convergence(nil), res.Convergence...)
 	if res.Scale != nil {
@@ -37,12 +38,15 @@ func writeCharts(path string, res *Results) error {
 	ttr.X.Scale, ttr.X.Tick.Marker = plot.LogScale{}, nTicks(all)
 	ttr.Legend.Top, ttr.Legend.Left = true, true
 	ttr.Add(plotter.NewGrid())
-	var opWall, opP50, opP99, blWall, blP50 plotter.XYs
+	var opWall, opP50, opP99, flWall, blWall, blP50 plotter.XYs
 	for _, cv := range all {
 		x := float64(cv.N)
 		opWall = append(opWall, plotter.XY{X: x, Y: cv.Operator.WallSeconds})
 		opP50 = append(opP50, plotter.XY{X: x, Y: cv.Operator.TTRP50})
 		opP99 = append(opP99, plotter.XY{X: x, Y: cv.Operator.TTRP99})
+		if cv.Floor != nil {
+			flWall = append(flWall, plotter.XY{X: x, Y: cv.Floor.WallSeconds})
+		}
 		if cv.Baseline != nil {
 			blWall = append(blWall, plotter.XY{X: x, Y: cv.Baseline.WallSeconds})
 			blP50 = append(blP50, plotter.XY{X: x, Y: cv.Baseline.TTRP50})
@@ -69,6 +73,7 @@ func writeCharts(path string, res *Results) error {
 		addLine("operator: all Ready (wall)", opWall, opColor, false, draw.CircleGlyph{}),
 		addLine("operator: per set p50", opP50, opColor, true, draw.TriangleGlyph{}),
 		addLine("operator: per set p99", opP99, opColor, true, draw.SquareGlyph{}),
+		addLine("Kubernetes floor: all Ready (wall)", flWall, floorColor, false, draw.PlusGlyph{}),
 		addLine("baseline: all ready (wall)", blWall, baseColor, false, draw.CircleGlyph{}),
 		addLine("baseline: per set p50", blP50, baseColor, true, draw.TriangleGlyph{}),
 	} {
@@ -78,7 +83,7 @@ func writeCharts(path string, res *Results) error {
 	}
 	ttr.Y.Min = 0
 	top := 0.0
-	for _, xys := range []plotter.XYs{opWall, opP99, blWall} {
+	for _, xys := range []plotter.XYs{opWall, opP99, flWall, blWall} {
 		for _, p := range xys {
 			top = max(top, p.Y)
 		}

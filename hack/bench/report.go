@@ -82,16 +82,17 @@ func generated(c *config, res *Results) string {
 			}
 			p("\n")
 		}
-		row := func(name string, op func(RunResult) string, bl func(RunResult) string) { rowF(name, op, bl, bl) }
-		same := func(f func(RunResult) string) (func(RunResult) string, func(RunResult) string) { return f, f }
-		r := func(name string, f func(RunResult) string) { a, bb := same(f); row(name, a, bb) }
-		r("instances", func(x RunResult) string { return fmt.Sprint(x.InstancesCreated) })
-		r("wall time to all Ready (s)", func(x RunResult) string { return fmt.Sprintf("**%.1f**", x.WallSeconds) })
-		r("applying / sending creates (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.ApplySeconds) })
-		r("time to ready per set p50 / p99 (s)", func(x RunResult) string { return fmt.Sprintf("%.2f / %.2f", x.TTRP50, x.TTRP99) })
-		r("Talis calls (per set)", func(x RunResult) string { return fmt.Sprintf("%d (%.2f)", x.Calls, x.CallsPerSet) })
+		row := func(name string, op func(RunResult) string, bl func(RunResult) string) { rowF(name, op, nil, bl) }
+		// all: rows every column has; talis: rows the floor, which makes no Talis call, has not.
+		all := func(name string, f func(RunResult) string) { rowF(name, f, f, f) }
+		talis := func(name string, f func(RunResult) string) { rowF(name, f, nil, f) }
+		talis("instances", func(x RunResult) string { return fmt.Sprint(x.InstancesCreated) })
+		all("wall time to all Ready (s)", func(x RunResult) string { return fmt.Sprintf("**%.1f**", x.WallSeconds) })
+		all("applying / sending creates (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.ApplySeconds) })
+		all("time to ready per set p50 / p99 (s)", func(x RunResult) string { return fmt.Sprintf("%.2f / %.2f", x.TTRP50, x.TTRP99) })
+		talis("Talis calls (per set)", func(x RunResult) string { return fmt.Sprintf("%d (%.2f)", x.Calls, x.CallsPerSet) })
 		for _, route := range allRoutes(res.Convergence) {
-			r("&nbsp;&nbsp;"+route+" per set", func(x RunResult) string {
+			talis("&nbsp;&nbsp;"+route+" per set", func(x RunResult) string {
 				if v, ok := x.CallsPerSetRoute[route]; ok {
 					return fmt.Sprintf("%.3f", v)
 				}
@@ -151,9 +152,13 @@ func generated(c *config, res *Results) string {
 	if sc := res.Scale; sc != nil {
 		p("### Scale\n\n")
 		op := sc.Operator
-		p("| sets / instances / projects | wall time to all Ready | applying | time to ready p50 / p99 | Talis calls (per set) | set reconciles | manager peak RSS | peak heap in use | manager CPU | kube-apiserver / etcd CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		p("| %d / %d / %d | **%.1f s** | %.1f s | %.2f / %.2f s | %d (%.2f) | %.0f | **%.0f MiB** | %.0f MiB | %.1f s | %.1f / %.1f s |\n\n",
-			sc.N, op.InstancesCreated, sc.Projects, op.WallSeconds, op.ApplySeconds, op.TTRP50, op.TTRP99, op.Calls, op.CallsPerSet,
+		floor := "–"
+		if sc.Floor != nil {
+			floor = fmt.Sprintf("%.1f s", sc.Floor.WallSeconds)
+		}
+		p("| sets / instances / projects | wall time to all Ready | Kubernetes floor | applying | time to ready p50 / p99 | Talis calls (per set) | set reconciles | manager peak RSS | peak heap in use | manager CPU | kube-apiserver / etcd CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		p("| %d / %d / %d | **%.1f s** | %s | %.1f s | %.2f / %.2f s | %d (%.2f) | %.0f | **%.0f MiB** | %.0f MiB | %.1f s | %.1f / %.1f s |\n\n",
+			sc.N, op.InstancesCreated, sc.Projects, op.WallSeconds, floor, op.ApplySeconds, op.TTRP50, op.TTRP99, op.Calls, op.CallsPerSet,
 			op.Reconciles["talisinstanceset"], op.Manager.PeakRSSMiB, op.Manager.PeakHeapMiB, op.Manager.CPUSeconds,
 			op.ControlPlaneCPUSeconds["kube-apiserver"], op.ControlPlaneCPUSeconds["etcd"])
 	}
