@@ -63,6 +63,7 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.DurationVar(&o.timing.PollMin, "poll-min", o.timing.PollMin, "First poll interval while instances are progressing.")
 	fs.DurationVar(&o.timing.PollMax, "poll-max", o.timing.PollMax, "Longest poll interval while instances are progressing.")
 	fs.DurationVar(&o.timing.ErrorRetry, "error-retry", o.timing.ErrorRetry, "Wait before retrying after an error a person or Talis must fix.")
+	fs.DurationVar(&o.timing.DetailWrite, "status-detail-interval", o.timing.DetailWrite, "Least time between two status writes of a set when the second only adds instance detail (IDs, states short of ready); health and ready counts are written at once. 0 writes every change.")
 	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

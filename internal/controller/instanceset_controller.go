@@ -43,6 +43,7 @@ type TalisInstanceSetReconciler struct {
 
 	polls       pollTracker
 	writes      writeTracker
+	pacer       statusPacer
 	results     createResults
 	waker       waker
 	created     createLog
@@ -80,6 +81,7 @@ func (r *TalisInstanceSetReconciler) writeStatus(ctx context.Context, s *infrav1
 	err := r.Status().Update(ctx, s)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
 		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+		r.pacer.wrote(client.ObjectKeyFromObject(s), time.Now())
 	}
 	return err
 }
@@ -90,6 +92,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if apierrors.IsNotFound(err) {
 			r.polls.forget(req.NamespacedName)
 			r.writes.forget(req.NamespacedName)
+			r.pacer.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

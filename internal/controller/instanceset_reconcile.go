@@ -87,8 +87,15 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	h := r.assess(s, ps, sync, pl)
 	h.apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
-	// A poll that changes nothing and decides nothing writes nothing.
-	if pc != nil || len(pl.terminate) > 0 || !equality.Semantic.DeepEqual(orig, st) {
+	// A poll that changes nothing and decides nothing writes nothing; one that only adds detail
+	// waits until Timing.DetailWrite has passed since the set's last write.
+	var deferred time.Duration
+	write := pc != nil || len(pl.terminate) > 0 || outlineChanged(orig, st)
+	if !write && !equality.Semantic.DeepEqual(orig, st) {
+		deferred = r.pacer.wait(key, now, r.Timing.DetailWrite)
+		write = deferred == 0
+	}
+	if write {
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
 				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
@@ -117,6 +124,9 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 		return ctrl.Result{}, r.removeFinalizer(ctx, s)
 	}
 	res := r.requeue(key, s, h, before != progressFingerprint(st))
+	if deferred > 0 && res.RequeueAfter > deferred {
+		res.RequeueAfter, res.Priority = deferred, nil
+	}
 	if res.Priority == nil && r.waker.started() {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
 	}

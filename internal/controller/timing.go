@@ -20,6 +20,9 @@ type Timing struct {
 	TerminateRetry time.Duration
 	// MaxCreateBatch caps the instances requested by one create call.
 	MaxCreateBatch int
+	// DetailWrite is the least time between two status writes of a set when the second only adds
+	// detail (instance IDs and states short of ready); health and ready counts are written at once.
+	DetailWrite time.Duration
 }
 
 // DefaultTiming is what the manager runs with unless flags say otherwise.
@@ -32,6 +35,7 @@ func DefaultTiming() Timing {
 		CreateAmbiguity: 45 * time.Second,
 		TerminateRetry:  time.Minute,
 		MaxCreateBatch:  100,
+		DetailWrite:     5 * time.Second,
 	}
 }
 
