@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -46,7 +45,7 @@ func (b *bench) baseline(ctx context.Context, name string, n, projects int) (Run
 	readyAt := make([]time.Time, n)
 	remaining := n
 	done := make(chan struct{})
-	var pollErr atomic.Value
+	var pollErr atomic.Pointer[error] // the last; errors differ in type, which atomic.Value refuses
 	t0 := time.Now()
 	go func() { // the poller
 		tick := time.NewTicker(c.baselinePoll)
@@ -59,7 +58,7 @@ func (b *bench) baseline(ctx context.Context, name string, n, projects int) (Run
 			}
 			rows, err := cl.GetInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit})
 			if err != nil {
-				pollErr.Store(err)
+				pollErr.Store(&err)
 				continue
 			}
 			now := time.Now()
@@ -89,33 +88,16 @@ func (b *bench) baseline(ctx context.Context, name string, n, projects int) (Run
 		}
 	}()
 
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var createErr atomic.Value
-	for range c.baselineConcurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				start[i] = time.Now()
-				_, err := cl.CreateInstance(ctx, []talis.InstanceRequest{{
-					OwnerID: owner, Provider: "do", Region: "nyc1", Size: "s-1vcpu-1gb", Image: "ubuntu-22-04-x64",
-					Tags: []string{tagPrefix + strconv.Itoa(i), "team:bench"}, ProjectName: projName(i / c.setsPerProject),
-					Name: setName(i), NumberOfInstances: c.replicas, Volumes: []talis.VolumeConfig{{Name: "data", SizeGB: 10}},
-				}})
-				if err != nil {
-					createErr.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := createErr.Load().(error); err != nil {
+	err = forEach(n, c.baselineConcurrency, func(i int) error {
+		start[i] = time.Now()
+		_, err := cl.CreateInstance(ctx, []talis.InstanceRequest{{
+			OwnerID: owner, Provider: "do", Region: "nyc1", Size: "s-1vcpu-1gb", Image: "ubuntu-22-04-x64",
+			Tags: []string{tagPrefix + strconv.Itoa(i), "team:bench"}, ProjectName: projName(i / c.setsPerProject),
+			Name: setName(i), NumberOfInstances: c.replicas, Volumes: []talis.VolumeConfig{{Name: "data", SizeGB: 10}},
+		}})
+		return err
+	})
+	if err != nil {
 		return out, fmt.Errorf("creating instances: %w", err)
 	}
 	out.ApplySeconds = time.Since(t0).Seconds()
@@ -124,7 +106,10 @@ func (b *bench) baseline(ctx context.Context, name string, n, projects int) (Run
 	case <-ctx.Done():
 		return out, ctx.Err()
 	case <-time.After(c.phaseTimeout):
-		err, _ := pollErr.Load().(error)
+		var err error
+		if last := pollErr.Load(); last != nil {
+			err = *last
+		}
 		return out, fmt.Errorf("baseline: not all ready after %s (last list error: %v)", c.phaseTimeout, err)
 	}
 	ttr := make([]float64, n)

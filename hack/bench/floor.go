@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
@@ -98,36 +97,15 @@ func (f *floorController) start(ctx context.Context, ns string, workers int) {
 	}
 }
 
-// watch queues every set once; a watch the API server closes is resumed by a fresh list.
+// watch queues every set once.
 func (f *floorController) watch(ctx context.Context, ns string) {
 	queued := map[string]bool{}
-	queue := func(s *infrav1.TalisInstanceSet) {
+	listWatch(ctx, f.k8s, ns, nil, func(s *infrav1.TalisInstanceSet, _ time.Time) {
 		if !queued[s.Name] {
 			queued[s.Name] = true
 			f.jobs <- func() error { return f.begin(ctx, s) }
 		}
-	}
-	for ctx.Err() == nil {
-		var list infrav1.TalisInstanceSetList
-		if err := f.k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		for i := range list.Items {
-			queue(&list.Items[i])
-		}
-		wi, err := f.k8s.Watch(ctx, &infrav1.TalisInstanceSetList{}, client.InNamespace(ns),
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
-		if err != nil {
-			continue
-		}
-		for ev := range wi.ResultChan() {
-			if s, ok := ev.Object.(*infrav1.TalisInstanceSet); ok && ev.Type == watch.Added {
-				queue(s)
-			}
-		}
-		wi.Stop()
-	}
+	})
 }
 
 func (f *floorController) fail(err error) {

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -334,29 +332,12 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 func (b *bench) applySets(ctx context.Context, ns string, n int) ([]time.Time, error) {
 	c := b.c
 	applyStart := make([]time.Time, n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var applyErr atomic.Value
-	for range c.applyWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				s := newSet(ns, i, c.replicas, c.setsPerProject)
-				applyStart[i] = time.Now()
-				if err := b.k8s.Create(ctx, s); err != nil {
-					applyErr.Store(err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err, _ := applyErr.Load().(error); err != nil {
+	err := forEach(n, c.applyWorkers, func(i int) error {
+		s := newSet(ns, i, c.replicas, c.setsPerProject)
+		applyStart[i] = time.Now()
+		return b.k8s.Create(ctx, s)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("creating sets: %w", err)
 	}
 	return applyStart, nil

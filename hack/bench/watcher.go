@@ -49,7 +49,13 @@ func (w *readyWatcher) observe(s *infrav1.TalisInstanceSet, at time.Time) {
 }
 
 func (w *readyWatcher) run(ctx context.Context, k8s client.WithWatch, ns string) {
-	first := true
+	listWatch(ctx, k8s, ns, func() { close(w.synced) }, w.observe)
+}
+
+// listWatch hands fn every set of ns as it is listed, added or modified, with when it was seen.
+// A watch the API server closes (it drops watchers that fall behind under load) is resumed by a
+// fresh list. synced runs once, when the first watch is open.
+func listWatch(ctx context.Context, k8s client.WithWatch, ns string, synced func(), fn func(*infrav1.TalisInstanceSet, time.Time)) {
 	for ctx.Err() == nil {
 		var list infrav1.TalisInstanceSetList
 		if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
@@ -60,24 +66,23 @@ func (w *readyWatcher) run(ctx context.Context, k8s client.WithWatch, ns string)
 		}
 		now := time.Now()
 		for i := range list.Items {
-			w.observe(&list.Items[i], now)
+			fn(&list.Items[i], now)
 		}
-		rv := list.ResourceVersion
 		wi, err := k8s.Watch(ctx, &infrav1.TalisInstanceSetList{}, client.InNamespace(ns),
-			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}})
+			&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion, AllowWatchBookmarks: true}})
 		if err != nil {
 			continue
 		}
-		if first {
-			close(w.synced)
-			first = false
+		if synced != nil {
+			synced()
+			synced = nil
 		}
 		for ev := range wi.ResultChan() {
 			if ev.Type == watch.Error {
 				break
 			}
 			if s, ok := ev.Object.(*infrav1.TalisInstanceSet); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
-				w.observe(s, time.Now())
+				fn(s, time.Now())
 			}
 		}
 		wi.Stop()
