@@ -240,6 +240,13 @@ type TalisInstance struct {
 	// TerminateRequestedAt is when the terminate call was last sent.
 	// +optional
 	TerminateRequestedAt *metav1.Time `json:"terminateRequestedAt,omitempty"`
+
+	// TerminatedAt is when Talis was first seen to report the instance terminated while its
+	// create may still have been running. Talis lets a finishing create write its state over
+	// a terminate, so the entry stays (and the terminate is repeated if the instance comes
+	// back) until that can no longer happen.
+	// +optional
+	TerminatedAt *metav1.Time `json:"terminatedAt,omitempty"`
 }
 
 // PendingCreate records a create call before it is made, so that after a crash or an

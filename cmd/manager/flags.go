@@ -65,10 +65,13 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.DurationVar(&o.timing.ErrorRetry, "error-retry", o.timing.ErrorRetry, "Wait before retrying after an error a person or Talis must fix.")
 	fs.DurationVar(&o.timing.DetailWrite, "status-detail-interval", o.timing.DetailWrite, "Least time between two status writes of a set when the second only adds instance detail (IDs, states short of ready); health and ready counts are written at once. 0 writes every change.")
 	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
+	fs.DurationVar(&o.timing.TerminateSettle, "terminate-settle", o.timing.TerminateSettle, "How long an instance terminated before it was ever ready stays watched (Talis lets a create that is still running undo a terminate); the set, and its deletion, wait for it.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	// A create may still land until its request has timed out; then allow the server a margin.
+	// A create is sent by its deadline (one request timeout after it was decided) or never; it
+	// may still land until then plus a margin for the server.
+	o.timing.CreateDeadline = o.talisTimeout
 	o.timing.CreateAmbiguity = o.talisTimeout + 15*time.Second
 	if o.concurrency < 1 {
 		return nil, fmt.Errorf("--concurrency must be at least 1")

@@ -102,9 +102,6 @@ func run(args []string) error {
 	}, mgr.GetAPIReader())
 	if err := controller.Setup(mgr, controller.Config{
 		Conns: conns, Observer: observer.New(o.minListInterval), Timing: o.timing, Concurrency: o.concurrency,
-		// A batched create is abandoned once the client timeout has passed since its intent was
-		// written, so it lands within the ambiguity window however long it queued.
-		Creates: observer.NewBatcher(o.talisTimeout),
 	}); err != nil {
 		return err
 	}

@@ -2,21 +2,16 @@ package controller
 
 import (
 	"context"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/events"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
-	"github.com/talis-operator/talis-operator/internal/observer"
-	"github.com/talis-operator/talis-operator/internal/talisconn"
-	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
@@ -99,7 +94,7 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 	})
 
 	It("never acts on a stale cache: reconciles that cannot see their own writes create nothing", func() {
-		// No manager: drive the reconciler by hand with a reader stuck on the set's first version.
+		// The manager's cache is stuck on the set's first version until the test releases it.
 		create(newProject(ns, "p"))
 		mgr = startManager(managerOptions{})
 		Eventually(projectID(ns, "p"), 20*time.Second).ShouldNot(BeZero())
@@ -109,40 +104,30 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 		set := newSet(ns, "web", "p", 3)
 		set.Finalizers = []string{infrav1.Finalizer}
 		create(set)
-		stale := &staleClient{Client: k8s, frozen: getSet(set)}
-		r := &TalisInstanceSetReconciler{
-			Client: stale, APIReader: k8s, Scheme: scheme, Recorder: &events.FakeRecorder{},
-			Conns:    talisconn.NewRegistry(talisconn.Defaults{URL: talisURL, OwnerID: talis.AdminOwnerID}, k8s),
-			Observer: observer.New(0), Timing: testTiming(),
-		}
-		r.polls.min, r.polls.max = time.Millisecond, time.Millisecond
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Add(1)
-			go func() {
-				defer GinkgoRecover()
-				defer wg.Done()
-				for range 10 {
-					_, _ = r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(set)})
-				}
-			}()
-		}
-		wg.Wait()
+		stale := &staleClient{frozen: getSet(set)}
+		stale.stuck.Store(true)
+		mgr = startManager(managerOptions{wrapClient: func(c client.Client) client.Client { stale.Client = c; return stale }})
 		Eventually(func() int { all, _ := ledger(ns, "web"); return len(all) }, 10*time.Second).Should(Equal(3))
-		Consistently(func() int { all, _ := ledger(ns, "web"); return len(all) }, time.Second).Should(Equal(3))
+		Consistently(func() int { all, _ := ledger(ns, "web"); return len(all) }, 2*time.Second).Should(Equal(3))
+
+		stale.stuck.Store(false)
+		eventuallyReady(set, 3)
 		Expect(getSet(set).Status.Instances).To(HaveLen(3))
+		all, _ := ledger(ns, "web")
+		Expect(all).To(HaveLen(3))
 	})
 })
 
-// staleClient answers every read of a TalisInstanceSet with the version it was given, like an
-// informer cache that never catches up; writes go to the apiserver.
+// staleClient answers every read of one TalisInstanceSet with the version it was given while
+// stuck, like an informer cache that does not catch up; writes go to the apiserver.
 type staleClient struct {
 	client.Client
 	frozen *infrav1.TalisInstanceSet
+	stuck  atomic.Bool
 }
 
 func (c *staleClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if s, ok := obj.(*infrav1.TalisInstanceSet); ok && key == client.ObjectKeyFromObject(c.frozen) {
+	if s, ok := obj.(*infrav1.TalisInstanceSet); ok && c.stuck.Load() && key == client.ObjectKeyFromObject(c.frozen) {
 		c.frozen.DeepCopyInto(s)
 		return nil
 	}

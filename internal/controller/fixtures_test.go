@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
@@ -59,7 +60,7 @@ func getSet(s *infrav1.TalisInstanceSet) *infrav1.TalisInstanceSet {
 
 // ledger returns every instance the emulator ever created for a set, live or not.
 func ledger(ns, name string) (all, live []emulator.LedgerEntry) {
-	tag := tagSetPrefix + setIdentity(ns, name)
+	tag := creates.TagSetPrefix + creates.Identity(ns, name)
 	for _, e := range emu.Ledger() {
 		for _, t := range e.Tags {
 			if t == tag {

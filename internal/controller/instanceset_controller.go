@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
@@ -36,18 +36,16 @@ type TalisInstanceSetReconciler struct {
 	Recorder  events.EventRecorder
 	Conns     *talisconn.Registry
 	Observer  *observer.Observer
-	// Creates batches create calls across sets, per endpoint.
-	Creates *observer.Batcher
-	Timing  Timing
-	Hook    StepHook
+	Timing    Timing
+	Hook      StepHook
 
-	polls       pollTracker
-	writes      writeTracker
-	pacer       statusPacer
-	results     createResults
-	waker       waker
-	created     createLog
-	batcherOnce sync.Once
+	polls   pollTracker
+	writes  writeTracker
+	pacer   statusPacer
+	results creates.Results
+	waker   waker
+	created creates.SendLog
+	creates creates.Batcher // create calls of every set, batched per endpoint
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
@@ -189,7 +187,7 @@ func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurre
 		// Sets waiting for an instance list are woken when it has been made.
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.waker.start(ctx, q)
-			r.created.start(time.Now())
+			r.created.Start(time.Now())
 			return nil
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).

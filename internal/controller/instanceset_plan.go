@@ -7,6 +7,7 @@ import (
 	"time"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 )
 
 // plan is what one reconcile decides to do; computing it changes nothing.
@@ -61,7 +62,7 @@ func parseDeleteAnnotation(v string) map[int64]bool {
 
 // computePlan decides scale, rollout, replacement and termination like a Deployment with
 // maxSurge/maxUnavailable, for instances that Talis can only create and terminate.
-func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool, _, snapStart time.Time, retry time.Duration) plan {
+func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool, snapStart time.Time, retry time.Duration) plan {
 	var p plan
 	var live, cur, old []infrav1.TalisInstance
 	condemned := map[int64]bool{}
@@ -126,13 +127,13 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 	// Terminate calls wait for the instance's create to finish: Talis lets a still-running create
 	// overwrite a terminate, which would leak the instance.
 	for _, in := range insts {
-		if !condemned[in.ID] && in.TerminatingSince == nil {
+		if !condemned[in.ID] && in.TerminatingSince == nil || in.TerminatedAt != nil {
 			continue
 		}
 		if !isReady(in) && (in.CreatedAt == nil || snapStart.Sub(in.CreatedAt.Time) <= ps.provisioning) {
 			continue
 		}
-		if last := in.TerminateRequestedAt; last != nil && !snapStart.After(last.Add(retry+timestampPrecision)) {
+		if last := in.TerminateRequestedAt; last != nil && !snapStart.After(last.Add(retry+creates.TimestampPrecision)) {
 			continue
 		}
 		p.terminate = append(p.terminate, in.ID)

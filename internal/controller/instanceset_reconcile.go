@@ -4,130 +4,190 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
-// reconcileInstances observes, decides, records the decision, and only then acts on Talis.
+// reconcileInstances runs the phases of one poll: observe Talis, decide, record the decision in
+// status, and only then act on Talis. Crash safety rests on that order: whatever is sent was
+// recorded first, with the resourceVersion the decision was based on.
 func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject) (ctrl.Result, error) {
-	key := client.ObjectKeyFromObject(s)
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
 		return r.finish(ctx, s, problem("reading credentials", err), r.Timing.ErrorRetry)
 	}
-	if res, ok := r.results.outcome(key, &s.Status); ok && res.err != nil {
-		r.after(ctx, StepCreateReturned)
-		if !talis.IsAmbiguous(res.err) {
-			return r.createFailed(ctx, conn, p, s, res)
-		}
-		r.results.drop(key, res.attempt) // the intent stands: polls look the outcome up by tag
+	obs, res, ok := r.observe(ctx, conn, s, p)
+	if !ok {
+		return res, nil
 	}
-	identity := setIdentity(s.Namespace, s.Name)
+	d := r.decide(ctx, s, p, obs)
+	deferred, res, ok := r.recordIntent(ctx, s, obs, d)
+	if !ok {
+		return res, nil
+	}
+	return r.act(ctx, conn, p, s, obs, d, deferred)
+}
+
+// observation is what the observe phase learnt: a snapshot merged into status.
+type observation struct {
+	snap     *observer.Snapshot
+	sync     syncResult
+	orig     *infrav1.TalisInstanceSetStatus // status as last written
+	recorded int64                           // a create outcome folded into status (attempt), or 0
+	before   string                          // progress fingerprint before the merge
+}
+
+// observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
+// status. ok is false when the reconcile ends here with res.
+func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *talisconn.Connection, s *infrav1.TalisInstanceSet,
+	p *infrav1.TalisProject) (obs observation, res ctrl.Result, ok bool) {
+	key := client.ObjectKeyFromObject(s)
+	if held, found := r.results.Outcome(key, &s.Status); found && held.Err != nil {
+		r.after(ctx, StepCreateReturned)
+		if !talis.IsAmbiguous(held.Err) {
+			res, _ = r.createFailed(ctx, conn, p, s, held)
+			return obs, res, false
+		}
+		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
+	}
+	identity := creates.Identity(s.Namespace, s.Name)
 	notBefore := r.polls.notBefore(key, s)
 	if isNewSet(s) {
 		// Nothing this set could have created exists; only a predecessor with the same name
 		// could have left instances, and a snapshot after its last possible create shows them.
-		if t := r.created.completeAfter(identity, r.Timing.CreateAmbiguity); !t.IsZero() && t.Before(notBefore) {
+		if t := r.created.CompleteAfter(identity, r.Timing.CreateAmbiguity); !t.IsZero() && t.Before(notBefore) {
 			notBefore = t
 		}
 	}
-	snap, err := r.snapshot(ctx, conn, notBefore, key)
+	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
 	if errors.Is(err, observer.ErrPending) {
-		return ctrl.Result{}, nil // woken when the list call has finished
+		return obs, ctrl.Result{}, false // woken when the list call has finished
 	}
 	if err != nil {
-		return r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
+		res, _ = r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
+		return obs, res, false
 	}
-	now := time.Now()
 	st := &s.Status
-	orig := st.DeepCopy()
-	recorded := r.results.apply(key, st)
-	if recorded != 0 {
+	obs = observation{snap: snap, orig: st.DeepCopy()}
+	if obs.recorded = r.results.Apply(key, st); obs.recorded != 0 {
 		r.after(ctx, StepCreateReturned)
 	}
-	hash := templateHash(s.Spec.Template)
-	st.TemplateHash = hash
+	st.TemplateHash = templateHash(s.Spec.Template)
 	st.ProjectName = p.Status.ProjectName
-	before := progressFingerprint(st)
+	obs.before = progressFingerprint(st)
 	notReady := notReadyIDs(st)
-	sync := syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt, r.Timing.CreateAmbiguity)
-	r.reportSync(s, sync)
+	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
+		r.Timing.createWindow(), r.Timing.TerminateSettle)
+	r.reportSync(ctx, s, obs.sync)
 	recordInstanceMetrics(s, notReady)
+	return obs, ctrl.Result{}, true
+}
 
-	ps := planSpecFor(s, hash)
-	pl := computePlan(ps, st.Instances, sync.createPending, now, snap.StartedAt, r.Timing.TerminateRetry)
-	for _, id := range pl.condemn {
+// decision is what the decide phase chose; it is in status before anything is sent.
+type decision struct {
+	spec    planSpec
+	plan    plan
+	pending *infrav1.PendingCreate // the create to send, or nil
+	health  health
+}
+
+// decide plans scale, rollout and replacement, and marks the decision in status.
+func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, obs observation) decision {
+	st := &s.Status
+	now := time.Now()
+	d := decision{spec: planSpecFor(s, st.TemplateHash)}
+	d.plan = computePlan(d.spec, st.Instances, obs.sync.createPending, obs.snap.StartedAt, r.Timing.TerminateRetry)
+	for _, id := range d.plan.condemn {
 		markCondemned(st, id, now)
 	}
-	for _, id := range pl.terminate {
+	for _, id := range d.plan.terminate {
 		markTerminateSent(st, id, now)
 	}
-	var pc *infrav1.PendingCreate
-	if n := min(pl.create, r.Timing.MaxCreateBatch); n > 0 {
+	if n := min(d.plan.create, r.Timing.MaxCreateBatch); n > 0 {
 		st.LastCreateAttempt++
-		pc = &infrav1.PendingCreate{Attempt: st.LastCreateAttempt, Count: int32(n), TemplateHash: hash, RequestedAt: metav1.Time{Time: now}}
-		st.PendingCreate = pc
+		d.pending = &infrav1.PendingCreate{Attempt: st.LastCreateAttempt, Count: int32(n), TemplateHash: st.TemplateHash, RequestedAt: metav1.Time{Time: now}}
+		st.PendingCreate = d.pending
 	}
-	summarize(s, ps)
-
-	// The intent is written with the resourceVersion this decision was based on: if the cache was
-	// stale, the write conflicts and nothing is created or terminated.
-	h := r.assess(s, ps, sync, pl)
-	h.apply(&st.Conditions, s.Generation)
+	summarize(s, d.spec)
+	d.health = r.assess(s, d.spec, obs.sync, d.plan)
+	d.health.apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
-	// A poll that changes nothing and decides nothing writes nothing; one that only adds detail
-	// waits until Timing.DetailWrite has passed since the set's last write.
-	var deferred time.Duration
-	write := pc != nil || len(pl.terminate) > 0 || outlineChanged(orig, st)
-	if !write && !equality.Semantic.DeepEqual(orig, st) {
-		deferred = r.pacer.wait(key, now, r.Timing.DetailWrite)
+	logDecision(ctx, s, p, d)
+	return d
+}
+
+// recordIntent writes the decision. The write carries the resourceVersion the decision was based
+// on: if the cache was stale, it conflicts and nothing is created or terminated. A poll that
+// decides nothing and changes nothing writes nothing; one that only adds detail waits until
+// Timing.DetailWrite has passed since the set's last write (deferred says how long is left).
+// ok is false when the reconcile ends with res.
+func (r *TalisInstanceSetReconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceSet, obs observation,
+	d decision) (deferred time.Duration, res ctrl.Result, ok bool) {
+	key := client.ObjectKeyFromObject(s)
+	st := &s.Status
+	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
+	if !write && !equality.Semantic.DeepEqual(obs.orig, st) {
+		deferred = r.pacer.wait(key, time.Now(), r.Timing.DetailWrite)
 		write = deferred == 0
 	}
 	if write {
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false
 			}
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+			return 0, ctrl.Result{}, false // gone, or the API server is failing: the informer brings it back
 		}
-		if recorded != 0 {
-			r.results.drop(key, recorded)
+		if obs.recorded != 0 {
+			r.results.Drop(key, obs.recorded)
 			r.after(ctx, StepCreateRecorded)
 		}
 		r.after(ctx, StepIntentRecorded)
 	}
-	r.polls.used(key, snap.StartedAt)
+	r.polls.used(key, obs.snap.StartedAt)
+	return deferred, ctrl.Result{}, true
+}
 
-	if len(pl.terminate) > 0 {
-		if err := r.terminate(ctx, conn, p, s, pl.terminate); err != nil {
-			return r.finish(ctx, s, problem("terminating instances", err), r.retryDelay(key, err))
+// act sends what was recorded. The create goes first: it is bounded by its own deadline from
+// the moment it was recorded, and a slow terminate must not eat into it.
+func (r *TalisInstanceSetReconciler) act(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, obs observation, d decision, deferred time.Duration) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	if d.pending != nil {
+		r.submitCreate(conn, p, s, d.pending)
+	}
+	if len(d.plan.terminate) > 0 {
+		if err := r.terminate(ctx, conn, p, s, d.plan.terminate); err != nil {
+			return r.finish(ctx, s, talisProblem(p, conn, "terminating instances", err), r.retryDelay(key, err))
 		}
 		r.after(ctx, StepTerminateSent)
 	}
-	if pc != nil {
-		return r.create(ctx, conn, p, s, pc)
+	if d.pending != nil {
+		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
 	}
+	st := &s.Status
 	if !s.DeletionTimestamp.IsZero() && len(st.Instances) == 0 && st.PendingCreate == nil {
 		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "All instances are terminated in Talis")
 		return ctrl.Result{}, r.removeFinalizer(ctx, s)
 	}
-	res := r.requeue(key, s, h, before != progressFingerprint(st))
+	res := r.requeue(key, s, d.health, obs.before != progressFingerprint(st))
 	if deferred > 0 && res.RequeueAfter > deferred {
 		res.RequeueAfter, res.Priority = deferred, nil
 	}
-	if res.Priority == nil && r.waker.started() {
+	if res.Priority == nil {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
 	}
 	return res, nil
@@ -138,7 +198,7 @@ func (r *TalisInstanceSetReconciler) requeue(key client.ObjectKey, s *infrav1.Ta
 		return ctrl.Result{RequeueAfter: r.polls.next(key, changed)}
 	}
 	r.polls.steady(key)
-	return ctrl.Result{RequeueAfter: jitter(r.Timing.Resync), Priority: ptrInt(lowPriority)}
+	return ctrl.Result{RequeueAfter: jitter(r.Timing.Resync), Priority: ptr.To(lowPriority)}
 }
 
 func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, s *infrav1.TalisInstanceSet, ids []int64) error {
@@ -154,52 +214,31 @@ func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisc
 	return nil
 }
 
-// create submits the call recorded in pc to the endpoint's batcher and returns at once: the
-// call goes out together with other sets' creates, and its outcome is held in memory until a
-// later reconcile of the set records it. If this process dies first, the intent stands and
-// the instances are found by their tags, like after any lost response. A reconciler driven
-// by hand, without a controller to come back to it, waits for the call and records it itself.
-func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) (ctrl.Result, error) {
+// submitCreate hands the call recorded in pc to the endpoint's batcher and returns at once: the
+// call goes out together with other sets' creates, never after pc's deadline, and its outcome
+// is held in memory until a later reconcile of the set records it. If this process dies first,
+// the intent stands and the instances are found by their tags, like after any lost response.
+func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) {
 	req := instanceRequest(s, p, conn.OwnerID, pc)
 	key := client.ObjectKeyFromObject(s)
 	regarding := s.DeepCopy()
-	r.created.sending(setIdentity(s.Namespace, s.Name), time.Now(), r.Timing.CreateAmbiguity)
-	if r.waker.started() {
-		r.batcher().Submit(r.waker.context(), conn.Key, conn.Client, req, func(created []*talis.Instance, err error) {
-			r.results.put(key, r.outcome(regarding, pc, created, err))
-			if err != nil {
-				r.waker.wake(key) // a refused create is reported at once
-			}
-		})
-		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
-		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
-	}
-	created, err := r.batcher().Create(ctx, conn.Key, conn.Client, req)
-	res := r.outcome(regarding, pc, created, err)
-	r.after(ctx, StepCreateReturned)
-	switch {
-	case err == nil:
-		if uerr := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
-			if st.PendingCreate != nil && st.PendingCreate.Attempt == pc.Attempt {
-				st.PendingCreate = nil
-				st.Instances = append(st.Instances, res.instances...)
-			}
-		}); uerr == nil {
-			r.after(ctx, StepCreateRecorded)
+	deadline := r.Timing.createWindow().Deadline(pc.RequestedAt.Time)
+	r.created.Sending(creates.Identity(s.Namespace, s.Name), time.Now(), r.Timing.CreateAmbiguity)
+	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
+		r.results.Put(key, r.outcome(regarding, pc, created, err))
+		if err != nil {
+			r.waker.wake(key) // a refused create is reported at once
 		}
-	case !talis.IsAmbiguous(err):
-		return r.createFailed(ctx, conn, p, s, res)
-	}
-	return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
+	})
 }
 
 // outcome turns what a create call returned into a held result, and reports it in events.
-func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) createResult {
-	res := createResult{attempt: pc.Attempt, err: err}
+func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+	res := creates.Result{Attempt: pc.Attempt, Err: err}
 	switch {
 	case err == nil:
-		res.instances = instancesFromCreate(created, pc, time.Now())
+		res.Instances = instancesFromCreate(created, pc, time.Now())
 		r.Recorder.Eventf(regarding, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s",
 			len(created), pc.Attempt, describeIDs(instanceIDs(created)))
 	case talis.IsAmbiguous(err):
@@ -209,26 +248,39 @@ func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet
 	return res
 }
 
-// createFailed handles a create that Talis refused without effect: the intent is cleared and
-// the problem reported.
+// createFailed handles a create that made nothing (Talis refused it, or it was never sent
+// because its deadline passed): the intent is cleared and the problem reported.
 func (r *TalisInstanceSetReconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, res createResult) (ctrl.Result, error) {
+	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
 	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
-		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.attempt {
+		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
 			st.PendingCreate = nil
 		}
 	}); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	r.results.drop(key, res.attempt)
-	h := problem("creating instances", res.err)
-	if talis.IsNotFound(res.err) {
-		h = health{stalled: true, reason: infrav1.ReasonProjectNotFound,
-			message: fmt.Sprintf("Talis has no project %q for owner %d: %v", p.Status.ProjectName, conn.OwnerID, res.err)}
+	r.results.Drop(key, res.Attempt)
+	if errors.Is(res.Err, talis.ErrDeadlinePassed) {
+		ctrl.LoggerFrom(ctx).V(1).Info("create not sent: its deadline passed", "attempt", res.Attempt)
+		r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
+			"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
+			res.Attempt, r.Timing.createWindow().Send)
+		return ctrl.Result{RequeueAfter: r.Timing.PollMin}, nil
 	}
+	h := talisProblem(p, conn, "creating instances", res.Err)
 	r.Recorder.Eventf(s, nil, "Warning", h.reason, "Create", "%s", h.message)
-	return r.finish(ctx, s, h, r.retryDelay(key, res.err))
+	return r.finish(ctx, s, h, r.retryDelay(key, res.Err))
+}
+
+// talisProblem is problem, knowing that a not-found on a project's instances means the Talis
+// project itself is gone: nothing the operator retries can fix that.
+func talisProblem(p *infrav1.TalisProject, conn *talisconn.Connection, action string, err error) health {
+	if talis.IsNotFound(err) {
+		return health{stalled: true, reason: infrav1.ReasonProjectNotFound,
+			message: fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err)}
+	}
+	return problem(action, err)
 }
 
 // updateStatus applies mutate to the freshest copy of the set, retrying on conflicts.
@@ -251,7 +303,7 @@ func instanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner
 	t := s.Spec.Template
 	req := talis.InstanceRequest{
 		OwnerID: owner, Provider: string(t.Provider), Region: t.Region, Size: t.Size, Image: t.Image,
-		Tags:        instanceTags(setIdentity(s.Namespace, s.Name), pc.Attempt, pc.TemplateHash, t.Tags),
+		Tags:        creates.Tags(creates.Identity(s.Namespace, s.Name), pc.Attempt, pc.TemplateHash, t.Tags),
 		ProjectName: p.Status.ProjectName, Name: fmt.Sprintf("%s-a%d", s.Name, pc.Attempt),
 		NumberOfInstances: int(pc.Count), Provision: t.Provision, PayloadPath: t.PayloadPath,
 		ExecutePayload: t.ExecutePayload, SSHKeyType: t.SSHKeyType, SSHKeyPath: t.SSHKeyPath,
@@ -290,42 +342,6 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 			st.Instances[i].TerminateRequestedAt = &metav1.Time{Time: now}
 		}
 	}
-}
-
-func ptrInt(v int) *int { return &v }
-
-// snapshot returns a snapshot that started at or after notBefore, or ErrPending: the set is
-// woken when the list call it waits for has finished, and the worker is free meanwhile.
-func (r *TalisInstanceSetReconciler) snapshot(ctx context.Context, conn *talisconn.Connection, notBefore time.Time, key client.ObjectKey) (*observer.Snapshot, error) {
-	if r.waker.started() {
-		return r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
-	}
-	// Reconciler driven by hand, without a controller to wake it: wait for the call. Such
-	// callers may run concurrently for one set, so each waits as a waiter of its own.
-	waiter := new(byte)
-	for {
-		done := make(chan struct{})
-		var once sync.Once
-		snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, waiter, func() { once.Do(func() { close(done) }) })
-		if !errors.Is(err, observer.ErrPending) {
-			return snap, err
-		}
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-func (r *TalisInstanceSetReconciler) batcher() *observer.Batcher {
-	r.batcherOnce.Do(func() {
-		if r.Creates == nil {
-			// A queued or running create must end well within the ambiguity window.
-			r.Creates = observer.NewBatcher(r.Timing.CreateAmbiguity / 2)
-		}
-	})
-	return r.Creates
 }
 
 // isNewSet is true for a set that has never made a create call: its attempt counter is written

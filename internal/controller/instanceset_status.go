@@ -1,7 +1,10 @@
 package controller
 
 import (
+	"context"
 	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
@@ -93,19 +96,50 @@ func vanishedIDs(v []infrav1.TalisInstance) []int64 {
 	return out
 }
 
-// reportSync emits events for what the snapshot revealed.
-func (r *TalisInstanceSetReconciler) reportSync(s *infrav1.TalisInstanceSet, sync syncResult) {
+// reportSync emits events for what the snapshot revealed, and logs the create verdicts.
+func (r *TalisInstanceSetReconciler) reportSync(ctx context.Context, s *infrav1.TalisInstanceSet, sync syncResult) {
+	log := ctrl.LoggerFrom(ctx).V(1)
 	if len(sync.adopted) > 0 {
 		r.Recorder.Eventf(s, nil, "Normal", "Adopted", "Adopt", "Adopted instance(s) %s tagged for this set", describeIDs(sync.adopted))
 	}
 	if pc := sync.confirmed; pc != nil {
+		log.Info("create confirmed by tag", "attempt", pc.Attempt)
 		r.Recorder.Eventf(s, nil, "Normal", "CreateConfirmed", "Create", "Found the instances of create attempt %d in Talis", pc.Attempt)
 	}
 	if pc := sync.notApplied; pc != nil {
+		log.Info("create not applied", "attempt", pc.Attempt, "requestedAt", pc.RequestedAt.Time)
 		r.Recorder.Eventf(s, nil, "Normal", "CreateNotApplied", "Create", "Create attempt %d made no instances in Talis; trying again", pc.Attempt)
+	}
+	if len(sync.late) > 0 {
+		log.Info("late create arrivals", "instances", sync.late)
+		r.Recorder.Eventf(s, nil, "Warning", "LateCreateFound", "Observe",
+			"Instance(s) %s of a create attempt already resolved reached Talis late; they count as the set's own, and any surplus is terminated", describeIDs(sync.late))
+	}
+	if len(sync.undone) > 0 {
+		log.Info("terminate undone by a running create", "instances", sync.undone)
+		r.Recorder.Eventf(s, nil, "Warning", "TerminateUndone", "Observe",
+			"Talis brought instance(s) %s back after a terminate (their create was still running); terminating them again", describeIDs(sync.undone))
 	}
 	if len(sync.vanished) > 0 {
 		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceTerminated, "Observe",
 			"Instance(s) %s were terminated outside Kubernetes; they will be replaced", describeIDs(vanishedIDs(sync.vanished)))
+	}
+}
+
+// logDecision logs, at V(1), what a reconcile is about to record and then send.
+func logDecision(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, d decision) {
+	log := ctrl.LoggerFrom(ctx).V(1)
+	if !log.Enabled() {
+		return
+	}
+	if len(d.plan.condemn) > 0 {
+		log.Info("condemning instances", "instances", d.plan.condemn, "timedOut", d.plan.timedOut)
+	}
+	if len(d.plan.terminate) > 0 {
+		log.Info("terminating instances", "instances", d.plan.terminate, "project", p.Status.ProjectName)
+	}
+	if pc := d.pending; pc != nil {
+		log.Info("create attempt", "attempt", pc.Attempt, "count", pc.Count, "templateHash", pc.TemplateHash,
+			"project", p.Status.ProjectName, "generation", s.Generation)
 	}
 }

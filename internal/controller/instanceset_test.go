@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 )
 
 var _ = Describe("TalisInstanceSet", func() {
@@ -41,7 +42,7 @@ var _ = Describe("TalisInstanceSet", func() {
 		Expect(all).To(HaveLen(3), "exactly one create of 3 instances")
 		Expect(live).To(HaveLen(3))
 		for _, e := range all {
-			Expect(e.Tags).To(ContainElements("team:infra", tagManaged))
+			Expect(e.Tags).To(ContainElements("team:infra", creates.TagManaged))
 		}
 		Expect(condition(got, infrav1.ConditionReconciling).Status).To(BeEquivalentTo("False"))
 		Expect(condition(got, infrav1.ConditionStalled).Status).To(BeEquivalentTo("False"))

@@ -101,7 +101,7 @@ func (w *waker) start(ctx context.Context, q workqueue.TypedRateLimitingInterfac
 	w.ctx, w.q = ctx, q
 }
 
-// context lives as long as the controller (Background when driven by hand).
+// context lives as long as the controller.
 func (w *waker) context() context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -111,12 +111,6 @@ func (w *waker) context() context.Context {
 	return w.ctx
 }
 
-func (w *waker) started() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.q != nil
-}
-
 func (w *waker) wake(key client.ObjectKey) {
 	w.mu.Lock()
 	q := w.q
@@ -124,65 +118,6 @@ func (w *waker) wake(key client.ObjectKey) {
 	if q != nil {
 		q.Add(reconcile.Request{NamespacedName: key})
 	}
-}
-
-// createLog remembers when this process last sent a create call for each set identity, and
-// since when it has been acting. Instances of an identity can only appear through a create
-// call, so a snapshot that started after the last call that could still land (ours, or one an
-// earlier process sent before this one started acting) shows every instance the identity has:
-// a new set can decide with any such snapshot instead of waiting for a list taken after it was
-// created.
-type createLog struct {
-	mu      sync.Mutex
-	started time.Time
-	floor   time.Time // the newest entry ever pruned
-	sent    map[string]time.Time
-}
-
-const createLogPrune = 4096
-
-func (l *createLog) start(at time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.started = at
-}
-
-// sending records a create call for identity; call it before the call can be sent.
-func (l *createLog) sending(identity string, at time.Time, ambiguity time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.sent == nil {
-		l.sent = map[string]time.Time{}
-	}
-	l.sent[identity] = at
-	if len(l.sent) > createLogPrune {
-		for id, t := range l.sent {
-			if at.Sub(t) > 2*ambiguity {
-				delete(l.sent, id)
-				if t.After(l.floor) {
-					l.floor = t
-				}
-			}
-		}
-	}
-}
-
-// completeAfter is when a snapshot must have started to show every instance of identity; the
-// zero time means unknown (the controller has not started).
-func (l *createLog) completeAfter(identity string, ambiguity time.Duration) time.Time {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.started.IsZero() {
-		return time.Time{}
-	}
-	t := l.started
-	if l.floor.After(t) {
-		t = l.floor
-	}
-	if s, ok := l.sent[identity]; ok && s.After(t) {
-		t = s
-	}
-	return t.Add(ambiguity + timestampPrecision)
 }
 
 // writeTracker remembers, per set, the resourceVersions this process has written over since
@@ -221,71 +156,4 @@ func (t *writeTracker) forget(key client.ObjectKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.superseded, key)
-}
-
-// createResults holds, per set, the outcome of its last create call until a reconcile has
-// dealt with it. Memory only: after a restart the instances are found by their tags.
-type createResults struct {
-	mu sync.Mutex
-	m  map[client.ObjectKey]createResult
-}
-
-type createResult struct {
-	attempt   int64
-	instances []infrav1.TalisInstance // err == nil
-	err       error
-}
-
-func (c *createResults) put(key client.ObjectKey, res createResult) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[client.ObjectKey]createResult{}
-	}
-	c.m[key] = res
-}
-
-// outcome returns the held outcome of the create status still has an intent for; an outcome
-// whose intent is gone is dropped.
-func (c *createResults) outcome(key client.ObjectKey, st *infrav1.TalisInstanceSetStatus) (createResult, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	res, ok := c.m[key]
-	if !ok {
-		return createResult{}, false
-	}
-	if st.PendingCreate == nil || st.PendingCreate.Attempt != res.attempt {
-		if st.LastCreateAttempt >= res.attempt {
-			delete(c.m, key) // recorded or resolved already
-		}
-		return createResult{}, false
-	}
-	return res, true
-}
-
-// apply folds a held successful outcome into status, and returns its attempt (0 if none).
-func (c *createResults) apply(key client.ObjectKey, st *infrav1.TalisInstanceSetStatus) int64 {
-	res, ok := c.outcome(key, st)
-	if !ok || res.err != nil {
-		return 0
-	}
-	st.PendingCreate = nil
-	known := map[int64]bool{}
-	for _, in := range st.Instances {
-		known[in.ID] = true
-	}
-	for _, in := range res.instances {
-		if !known[in.ID] {
-			st.Instances = append(st.Instances, *in.DeepCopy())
-		}
-	}
-	return res.attempt
-}
-
-func (c *createResults) drop(key client.ObjectKey, attempt int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if res, ok := c.m[key]; ok && res.attempt == attempt {
-		delete(c.m, key)
-	}
 }

@@ -12,10 +12,8 @@ import (
 
 // Config is what both reconcilers share.
 type Config struct {
-	Conns    *talisconn.Registry
-	Observer *observer.Observer
-	// Creates batches create calls across sets; nil makes one without a time budget.
-	Creates     *observer.Batcher
+	Conns       *talisconn.Registry
+	Observer    *observer.Observer
 	Timing      Timing
 	Concurrency int
 	// Hook is called after each externally visible step of a set's reconcile (tests only).
@@ -42,7 +40,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := (&TalisInstanceSetReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("talisinstanceset-controller"),
-		Conns:    cfg.Conns, Observer: cfg.Observer, Creates: cfg.Creates, Timing: cfg.Timing, Hook: cfg.Hook,
+		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)
 	}

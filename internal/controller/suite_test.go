@@ -65,10 +65,7 @@ var _ = BeforeSuite(func() {
 	k8s, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
 
-	emu = emulator.New(emulator.Config{Seed: 1, Delays: emulator.Delays{
-		Pickup: 50 * time.Millisecond, Create: 150 * time.Millisecond, Ready: 50 * time.Millisecond,
-		Provision: 100 * time.Millisecond, Terminate: 100 * time.Millisecond,
-	}})
+	emu = emulator.New(emulator.Config{Seed: 1, Delays: suiteDelays})
 	talisURL, err = emu.Start("127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 })
@@ -83,11 +80,17 @@ var _ = AfterSuite(func() {
 	}
 })
 
+// suiteDelays are the emulator's phase durations unless a test sets others.
+var suiteDelays = emulator.Delays{
+	Pickup: 50 * time.Millisecond, Create: 150 * time.Millisecond, Ready: 50 * time.Millisecond,
+	Provision: 100 * time.Millisecond, Terminate: 100 * time.Millisecond,
+}
+
 // testTiming keeps every wait of the reconcilers short.
 func testTiming() Timing {
 	return Timing{
 		Resync: time.Minute, PollMin: 100 * time.Millisecond, PollMax: time.Second, ErrorRetry: time.Second,
-		CreateAmbiguity: 3 * time.Second, TerminateRetry: 2 * time.Second, MaxCreateBatch: 100,
+		CreateAmbiguity: 3 * time.Second, TerminateRetry: 2 * time.Second, TerminateSettle: 3 * time.Second, MaxCreateBatch: 100,
 	}
 }
 
@@ -109,6 +112,8 @@ type managerOptions struct {
 	apiKey  string
 	timing  *Timing
 	clients func(*talis.Options)
+	// wrapClient, if set, wraps the manager's Kubernetes client (the reconcilers' cached reads).
+	wrapClient func(client.Client) client.Client
 }
 
 func startManager(o managerOptions) *runningManager {
@@ -118,6 +123,13 @@ func startManager(o managerOptions) *runningManager {
 		HealthProbeBindAddress:  "0",
 		GracefulShutdownTimeout: ptr.To(2 * time.Second),
 		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+		NewClient: func(c *rest.Config, opts client.Options) (client.Client, error) {
+			cl, err := client.New(c, opts)
+			if err != nil || o.wrapClient == nil {
+				return cl, err
+			}
+			return o.wrapClient(cl), nil
+		},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	timing := testTiming()

@@ -3,6 +3,8 @@ package controller
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/talis-operator/talis-operator/internal/creates"
 )
 
 // Timing holds every interval the reconcilers wait on; tests shorten them.
@@ -13,9 +15,15 @@ type Timing struct {
 	PollMin, PollMax time.Duration
 	// ErrorRetry is the wait after a problem only a person or Talis can fix.
 	ErrorRetry time.Duration
-	// CreateAmbiguity is how long after a create call its instances may still appear in Talis:
-	// at least the client's request timeout plus the server's processing time.
+	// CreateDeadline is how long after its intent is recorded a create may still be sent; the
+	// request carries it and the client never writes it later (CreateAmbiguity/2 if zero).
+	CreateDeadline time.Duration
+	// CreateAmbiguity is how long after its intent a create's instances may still appear in
+	// Talis: CreateDeadline plus the server's processing time.
 	CreateAmbiguity time.Duration
+	// TerminateSettle is how long an instance terminated before its create finished stays
+	// watched: Talis lets a running create write over a terminate, and the instance comes back.
+	TerminateSettle time.Duration
 	// TerminateRetry is how long a terminated instance may stay live before the call is repeated.
 	TerminateRetry time.Duration
 	// MaxCreateBatch caps the instances requested by one create call.
@@ -32,11 +40,22 @@ func DefaultTiming() Timing {
 		PollMin:         time.Second,
 		PollMax:         30 * time.Second,
 		ErrorRetry:      30 * time.Second,
+		CreateDeadline:  30 * time.Second,
 		CreateAmbiguity: 45 * time.Second,
 		TerminateRetry:  time.Minute,
+		TerminateSettle: 5 * time.Minute,
 		MaxCreateBatch:  100,
 		DetailWrite:     5 * time.Second,
 	}
+}
+
+// createWindow is when a create recorded now can take effect in Talis.
+func (t Timing) createWindow() creates.Window {
+	send := t.CreateDeadline
+	if send <= 0 || send > t.CreateAmbiguity {
+		send = t.CreateAmbiguity / 2
+	}
+	return creates.Window{Send: send, Land: t.CreateAmbiguity}
 }
 
 // jitter spreads steady-state polls so that thousands of sets do not poll in lockstep.

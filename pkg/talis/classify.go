@@ -156,7 +156,7 @@ func IsAmbiguous(err error) bool {
 		return false
 	}
 	var ia *invalidArgError
-	if errors.As(err, &ia) {
+	if errors.As(err, &ia) || errors.Is(err, ErrDeadlinePassed) {
 		return false
 	}
 	var re *requestError

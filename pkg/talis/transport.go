@@ -1,7 +1,6 @@
 package talis
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -64,11 +63,11 @@ func (c *APIClient) do(ctx context.Context, cl call) (*response, error) {
 	policy.MaxAttempts = maxAttempts
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
-			return nil, &requestError{route: cl.route, err: err, phase: notSent}
+			return nil, &requestError{route: cl.route, err: notSentBy(ctx, err), phase: notSent}
 		}
 		if c.limiter != nil {
 			if err := c.limiter.Wait(ctx); err != nil {
-				return nil, &requestError{route: cl.route, err: err, phase: notSent, limiter: true}
+				return nil, &requestError{route: cl.route, err: notSentBy(ctx, err), phase: notSent, limiter: true}
 			}
 		}
 		resp, err := c.attempt(ctx, cl, target, payload, n)
@@ -111,13 +110,15 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 	tr := &sendTrace{}
 	actx = httptrace.WithClientTrace(actx, tr.clientTrace())
 
-	var body io.Reader = http.NoBody
-	if payload != nil {
-		body = bytes.NewReader(payload)
-	}
+	deadline, _ := ctx.Deadline()
+	body, size := requestBody(payload, deadline, !cl.idempotent)
 	req, err := http.NewRequestWithContext(actx, cl.httpMethod, target, body)
 	if err != nil {
 		return nil, &requestError{route: cl.route, err: err, phase: notSent}
+	}
+	req.ContentLength = size
+	if !deadline.IsZero() {
+		req.Header.Set(DeadlineHeader, deadline.UTC().Format(time.RFC3339Nano))
 	}
 	key := c.key()
 	req.Header.Set("Content-Type", "application/json")
@@ -129,6 +130,9 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 
 	hresp, err := c.http.Do(req)
 	if err != nil {
+		if errors.Is(err, ErrDeadlinePassed) {
+			return nil, &requestError{route: cl.route, err: ErrDeadlinePassed, phase: notSent}
+		}
 		return nil, &requestError{route: cl.route, err: err, phase: tr.phase(err)}
 	}
 	defer hresp.Body.Close()

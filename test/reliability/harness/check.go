@@ -41,17 +41,20 @@ type FleetReport struct {
 	Created, Terminated, Live int
 	CreateCalls               int
 	Duplicates                int
+	Protocol                  ProtocolAudit
 }
 
 func (r FleetReport) String() string {
-	return fmt.Sprintf("%d instances created by %d create calls, %d terminated, %d live, %d duplicated, %d problem(s)",
-		r.Created, r.CreateCalls, r.Terminated, r.Live, r.Duplicates, len(r.Problems))
+	return fmt.Sprintf("%d instances created by %d create calls, %d terminated, %d live, %d duplicated; %s; %d problem(s)",
+		r.Created, r.CreateCalls, r.Terminated, r.Live, r.Duplicates, r.Protocol, len(r.Problems))
 }
 
 // CheckFleet requires, from Talis's own records: each active set has exactly its desired
 // instances live, all on the current template and all recorded in its status; deleted sets have
 // none; every instance ever created is owned by an active set or terminated (the emulator serves
-// only this fleet); no create attempt was sent twice or created more than it asked for.
+// only this fleet); no create attempt was sent twice or created more than it asked for; no
+// create was sent after its deadline, and none that reached Talis in time was given up on
+// (AuditProtocol).
 func CheckFleet(ctx context.Context, c client.Client, ledger []emulator.LedgerEntry, recs []Record, f Fleet) FleetReport {
 	var r FleetReport
 	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
@@ -116,6 +119,13 @@ func CheckFleet(ctx context.Context, c client.Client, ledger []emulator.LedgerEn
 	}
 	for _, u := range audit.Unexplained {
 		problem("unexplained: %s", u)
+	}
+	r.Protocol = AuditProtocol(recs, ledger, ids)
+	for _, o := range r.Protocol.Overlapping {
+		problem("given up on, then applied: %s", o)
+	}
+	for _, l := range r.Protocol.SentLate {
+		problem("create sent late: %s", l)
 	}
 	return r
 }

@@ -136,6 +136,20 @@ func (m *Manager) Kill() bool {
 	return true
 }
 
+// Pause stops the process with SIGSTOP, as a stalled VM or a long GC pause would: it keeps its
+// connections and its idea of being leader, and acts on it when resumed. It reports whether a
+// running process was paused.
+func (m *Manager) Pause() bool { return m.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process with SIGCONT.
+func (m *Manager) Resume() bool { return m.signal(syscall.SIGCONT) }
+
+func (m *Manager) signal(sig syscall.Signal) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.running() && m.cmd.Process.Signal(sig) == nil
+}
+
 // Stop sends SIGTERM and waits up to 40 s for a graceful exit, then kills.
 func (m *Manager) Stop() {
 	m.mu.Lock()
@@ -143,6 +157,7 @@ func (m *Manager) Stop() {
 	if !m.running() {
 		return
 	}
+	_ = m.cmd.Process.Signal(syscall.SIGCONT) // a paused process would never see the SIGTERM
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-m.done:

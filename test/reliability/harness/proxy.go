@@ -2,9 +2,11 @@ package harness
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 // Record is one request that went through the Proxy.
@@ -30,6 +34,10 @@ type Record struct {
 	Create []CreateRequest
 	// APIKey is the apikey header sent (for key-rotation checks; tests never print it).
 	APIKey string
+	// Deadline is the deadline the client sent with the request (zero if none).
+	Deadline time.Time
+	// Forwarded is when the request was passed on to Talis: after Arrived when the proxy held it.
+	Forwarded time.Time
 }
 
 // CreateRequest is one element of a create body, reduced to what the ledger checks need.
@@ -50,6 +58,33 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	records []Record
+	hold    createHold
+}
+
+// createHold makes the proxy sit on create calls before passing them on, like a gateway that
+// is slow to forward: the call reaches Talis even if the client gave up on it meanwhile.
+type createHold struct {
+	rate     float64
+	min, max time.Duration
+	rng      *rand.Rand
+}
+
+// HoldCreates holds each create call, with probability rate, for a random time in [min, max)
+// before forwarding it; rate 0 turns it off.
+func (p *Proxy) HoldCreates(rate float64, min, max time.Duration, seed uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hold = createHold{rate: rate, min: min, max: max, rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+func (p *Proxy) holdFor() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := &p.hold
+	if h.rate <= 0 || h.rng.Float64() >= h.rate {
+		return 0
+	}
+	return h.min + time.Duration(h.rng.Int64N(int64(h.max-h.min)+1))
 }
 
 // NewProxy starts a proxy to target on a free local port.
@@ -108,6 +143,9 @@ func (p *Proxy) add(r Record) func(func(*Record)) {
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Record{Arrived: time.Now(), Method: r.Method, Path: r.URL.Path, APIKey: r.Header.Get("apikey")}
+	if v := r.Header.Get(talis.DeadlineHeader); v != "" {
+		rec.Deadline, _ = time.Parse(time.RFC3339Nano, v)
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	if err != nil {
 		p.add(rec)
@@ -124,8 +162,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	held := time.Duration(0)
+	if len(rec.Create) > 0 {
+		held = p.holdFor()
+	}
 	update := p.add(rec)
-	out := r.Clone(r.Context())
+	reqCtx := r.Context()
+	if held > 0 {
+		time.Sleep(held)
+		reqCtx = context.WithoutCancel(reqCtx) // forwarded even if the client has gone
+	}
+	update(func(rec *Record) { rec.Forwarded = time.Now() })
+	out := r.Clone(reqCtx)
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = p.target.Scheme, p.target.Host
 	out.Host = p.target.Host

@@ -1,4 +1,4 @@
-package observer
+package creates
 
 import (
 	"context"
@@ -24,20 +24,14 @@ const DefaultMaxBatchInstances = 500
 // so while one call is in flight, the requests of every other set that wants to create pile up
 // and go out together in the next call. Nothing waits on a timer: a lone request is sent at
 // once, and under load a call carries everything that arrived during the previous one. A set's
-// crash safety does not change: each request carries its own set and attempt tags, and the
-// caller writes its intent before submitting it.
+// crash safety does not change: each request carries its own set and attempt tags and its own
+// deadline, and the caller writes its intent before submitting it.
 type Batcher struct {
 	// MaxInstances caps the instances of one call (DefaultMaxBatchInstances if 0).
 	MaxInstances int
-	// Budget bounds, from the moment a request is submitted, how long its call may take in
-	// all (queueing, rate-limiter wait, the HTTP exchange); 0 means no bound. With the client
-	// timeout here, a create can only land within the caller's ambiguity window, however long
-	// it queued.
-	Budget time.Duration
 
 	mu     sync.Mutex
 	queues map[string]*createQueue
-	now    func() time.Time
 }
 
 type createQueue struct {
@@ -46,40 +40,21 @@ type createQueue struct {
 }
 
 type createOp struct {
-	ctx    context.Context
-	req    talis.InstanceRequest
-	queued time.Time
-	done   func([]*talis.Instance, error)
-}
-
-// NewBatcher returns a batcher whose calls end at most budget after their oldest request
-// was submitted.
-func NewBatcher(budget time.Duration) *Batcher {
-	return &Batcher{Budget: budget}
-}
-
-// Create asks the endpoint named key to create what req describes, batched with the requests
-// of other callers, and returns the instances created for req. See Submit.
-func (b *Batcher) Create(ctx context.Context, key string, api Creator, req talis.InstanceRequest) ([]*talis.Instance, error) {
-	type result struct {
-		created []*talis.Instance
-		err     error
-	}
-	ch := make(chan result, 1)
-	b.Submit(ctx, key, api, req, func(created []*talis.Instance, err error) { ch <- result{created, err} })
-	// The call is bounded by Budget and the client timeout; waiting for it, rather than for
-	// ctx, keeps a caller from ever reporting a create as not sent while it is still queued.
-	r := <-ch
-	return r.created, r.err
+	ctx      context.Context
+	req      talis.InstanceRequest
+	deadline time.Time
+	done     func([]*talis.Instance, error)
 }
 
 // Submit queues req for the endpoint named key and returns at once; done is called (from
-// another goroutine) with the instances created for req, or the call's error. Errors classify
-// as the client's do; an error the client did not produce (a result that cannot be matched
-// to the request) is ambiguous, so the caller looks its instances up by tag. The call is
-// abandoned when every submitter's ctx has ended.
-func (b *Batcher) Submit(ctx context.Context, key string, api Creator, req talis.InstanceRequest, done func([]*talis.Instance, error)) {
-	op := &createOp{ctx: ctx, req: req, queued: b.clock(), done: done}
+// another goroutine) with the instances created for req, or the call's error. The request is
+// never sent once deadline has passed (done then gets talis.ErrDeadlinePassed, which is not
+// ambiguous: nothing was sent), and the call that carries it ends by its deadline. Errors
+// classify as the client's do; an error the client did not produce (a result that cannot be
+// matched to the request) is ambiguous, so the caller looks its instances up by tag. The call
+// is abandoned when every submitter's ctx has ended.
+func (b *Batcher) Submit(ctx context.Context, key string, api Creator, req talis.InstanceRequest, deadline time.Time, done func([]*talis.Instance, error)) {
+	op := &createOp{ctx: ctx, req: req, deadline: deadline, done: done}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.queues == nil {
@@ -95,13 +70,6 @@ func (b *Batcher) Submit(ctx context.Context, key string, api Creator, req talis
 		q.busy = true
 		go b.drain(key, q, api)
 	}
-}
-
-func (b *Batcher) clock() time.Time {
-	if b.now != nil {
-		return b.now()
-	}
-	return time.Now()
 }
 
 // drain sends the queue's requests, one call at a time, until it is empty.
@@ -132,9 +100,14 @@ func (b *Batcher) drain(key string, q *createQueue, api Creator) {
 
 // send makes one call for batch and hands every request its share of the result. A call that
 // was rejected without being applied (validation, unknown project) is repeated request by
-// request, so that one set's bad request does not fail the others.
+// request, so that one set's bad request does not fail the others. Requests past their
+// deadline are answered without a call.
 func (b *Batcher) send(api Creator, batch []*createOp, split bool) {
-	ctx, cancel := b.callContext(batch)
+	batch = dropExpired(batch, time.Now())
+	if len(batch) == 0 {
+		return
+	}
+	ctx, cancel := callContext(batch)
 	defer cancel()
 	reqs := make([]talis.InstanceRequest, len(batch))
 	for i, op := range batch {
@@ -163,9 +136,22 @@ func (b *Batcher) send(api Creator, batch []*createOp, split bool) {
 	}
 }
 
-// callContext ends the call Budget after its oldest request was queued, and when every
-// caller has given up (the manager is stopping).
-func (b *Batcher) callContext(batch []*createOp) (context.Context, context.CancelFunc) {
+// dropExpired answers the requests whose deadline has passed and returns the others.
+func dropExpired(batch []*createOp, now time.Time) []*createOp {
+	kept := batch[:0:0]
+	for _, op := range batch {
+		if !op.deadline.IsZero() && !now.Before(op.deadline) {
+			op.done(nil, fmt.Errorf("create not sent: %w", talis.ErrDeadlinePassed))
+			continue
+		}
+		kept = append(kept, op)
+	}
+	return kept
+}
+
+// callContext ends the call at its earliest request's deadline (the client refuses to write a
+// request past it), and when every caller has given up (the manager is stopping).
+func callContext(batch []*createOp) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stops := make([]func() bool, 0, len(batch))
 	var mu sync.Mutex
@@ -185,16 +171,16 @@ func (b *Batcher) callContext(batch []*createOp) (context.Context, context.Cance
 		}
 		cancel()
 	}
-	if b.Budget <= 0 {
-		return ctx, release
-	}
-	oldest := batch[0].queued
+	var earliest time.Time
 	for _, op := range batch {
-		if op.queued.Before(oldest) {
-			oldest = op.queued
+		if !op.deadline.IsZero() && (earliest.IsZero() || op.deadline.Before(earliest)) {
+			earliest = op.deadline
 		}
 	}
-	dctx, dcancel := context.WithDeadline(ctx, oldest.Add(b.Budget))
+	if earliest.IsZero() {
+		return ctx, release
+	}
+	dctx, dcancel := context.WithDeadline(ctx, earliest)
 	return dctx, func() { dcancel(); release() }
 }
 

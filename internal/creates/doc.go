@@ -1,0 +1,15 @@
+// Package creates owns the create lifecycle of an instance set, the part of the operator whose
+// order of steps decides whether an instance can ever be created twice:
+//
+//  1. Intent: before a create call, the set's status records a PendingCreate (attempt, count,
+//     RequestedAt), written with the resourceVersion the decision was based on.
+//  2. Send: the call is batched with other sets' creates (Batcher) and is never sent after its
+//     deadline, RequestedAt + Window.Send; the client refuses to write the body past it.
+//  3. Outcome: a reply is held in memory (Results) until a later reconcile records it.
+//  4. Confirmation by tag: every instance carries its set's identity and its attempt (Tags);
+//     without a reply, a snapshot shows whether the attempt made anything. Only a snapshot that
+//     started after RequestedAt + Window.Land may say "not applied" (Judge).
+//  5. Late arrivals: an instance of an attempt already resolved, which a request held somewhere
+//     past its deadline can still make, is recognised by its tag (Classify) and counted like any
+//     other instance of the set, so the set's own scale-down removes any surplus.
+package creates
