@@ -29,14 +29,14 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	if err != nil {
 		return r.finish(ctx, s, problem("reading credentials", err), r.Timing.ErrorRetry)
 	}
-	obs, res, ok := r.observe(ctx, conn, s, p)
+	obs, res, ok, err := r.observe(ctx, conn, s, p)
 	if !ok {
-		return res, nil
+		return res, err
 	}
 	d := r.decide(ctx, s, p, obs)
-	deferred, res, ok := r.recordIntent(ctx, s, obs, d)
+	deferred, res, ok, err := r.recordIntent(ctx, s, obs, d)
 	if !ok {
-		return res, nil
+		return res, err
 	}
 	return r.act(ctx, conn, p, s, obs, d, deferred)
 }
@@ -51,15 +51,15 @@ type observation struct {
 }
 
 // observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
-// status. ok is false when the reconcile ends here with res.
+// status. ok is false when the reconcile ends here with res and err.
 func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *talisconn.Connection, s *infrav1.TalisInstanceSet,
-	p *infrav1.TalisProject) (obs observation, res ctrl.Result, ok bool) {
+	p *infrav1.TalisProject) (obs observation, res ctrl.Result, ok bool, err error) {
 	key := client.ObjectKeyFromObject(s)
 	if held, found := r.results.Outcome(key, &s.Status); found && held.Err != nil {
 		r.after(ctx, StepCreateReturned)
 		if !talis.IsAmbiguous(held.Err) {
-			res, _ = r.createFailed(ctx, conn, p, s, held)
-			return obs, res, false
+			res, err = r.createFailed(ctx, conn, p, s, held)
+			return obs, res, false, err
 		}
 		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
 	}
@@ -74,11 +74,11 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 	}
 	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
 	if errors.Is(err, observer.ErrPending) {
-		return obs, ctrl.Result{}, false // woken when the list call has finished
+		return obs, ctrl.Result{}, false, nil // woken when the list call has finished
 	}
 	if err != nil {
-		res, _ = r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
-		return obs, res, false
+		res, err = r.finish(ctx, s, problem("listing instances", err), r.retryDelay(key, err))
+		return obs, res, false, err
 	}
 	st := &s.Status
 	obs = observation{snap: snap, orig: st.DeepCopy()}
@@ -93,7 +93,7 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 		r.Timing.createWindow(), r.Timing.TerminateSettle)
 	r.reportSync(ctx, s, obs.sync)
 	recordInstanceMetrics(s, notReady)
-	return obs, ctrl.Result{}, true
+	return obs, ctrl.Result{}, true, nil
 }
 
 // decision is what the decide phase chose; it is in status before anything is sent.
@@ -133,9 +133,9 @@ func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.Tali
 // on: if the cache was stale, it conflicts and nothing is created or terminated. A poll that
 // decides nothing and changes nothing writes nothing; one that only adds detail waits until
 // Timing.DetailWrite has passed since the set's last write (deferred says how long is left).
-// ok is false when the reconcile ends with res.
+// ok is false when the reconcile ends with res and err.
 func (r *TalisInstanceSetReconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceSet, obs observation,
-	d decision) (deferred time.Duration, res ctrl.Result, ok bool) {
+	d decision) (deferred time.Duration, res ctrl.Result, ok bool, err error) {
 	key := client.ObjectKeyFromObject(s)
 	st := &s.Status
 	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
@@ -146,9 +146,9 @@ func (r *TalisInstanceSetReconciler) recordIntent(ctx context.Context, s *infrav
 	if write {
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
-				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false
+				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
 			}
-			return 0, ctrl.Result{}, false // gone, or the API server is failing: the informer brings it back
+			return 0, ctrl.Result{}, false, client.IgnoreNotFound(err)
 		}
 		if obs.recorded != 0 {
 			r.results.Drop(key, obs.recorded)
@@ -157,7 +157,7 @@ func (r *TalisInstanceSetReconciler) recordIntent(ctx context.Context, s *infrav
 		r.after(ctx, StepIntentRecorded)
 	}
 	r.polls.used(key, obs.snap.StartedAt)
-	return deferred, ctrl.Result{}, true
+	return deferred, ctrl.Result{}, true, nil
 }
 
 // act sends what was recorded. The create goes first: it is bounded by its own deadline from

@@ -31,10 +31,10 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 
 	It("creates no duplicate when a terminate in the same reconcile is slow", func() {
 		// A roll with maxUnavailable 1 terminates and creates in one reconcile. A terminate
-		// that takes longer than the ambiguity window used to delay the create past it: a
-		// list taken before the create landed "proved" it made nothing, and the set created
-		// again.
-		mgr = startManager(managerOptions{})
+		// that takes longer than the ambiguity window (here: one slow attempt; in production,
+		// retries) used to delay the create past it: a list taken before the create landed
+		// "proved" it made nothing, and the set created again.
+		mgr = startManager(managerOptions{clients: func(o *talis.Options) { o.Timeout = 10 * time.Second }})
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 2)
 		set.Spec.Strategy = infrav1.InstanceSetStrategy{Type: infrav1.RollingUpdateStrategy,
@@ -47,11 +47,14 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 			"POST /api/v1/instances":   {Latency: 1200 * time.Millisecond},
 		}})
 		got := getSet(set)
+		oldHash := got.Status.TemplateHash
 		got.Spec.Template.Tags = []string{"team:infra", "rev:2"}
 		Expect(k8s.Update(suiteCtx, got)).To(Succeed())
 
 		Eventually(func(g Gomega) {
 			s := getSet(set)
+			g.Expect(s.Status.ObservedGeneration).To(Equal(s.Generation))
+			g.Expect(s.Status.TemplateHash).NotTo(Equal(oldHash))
 			g.Expect(s.Status.UpdatedReplicas).To(BeEquivalentTo(2))
 			g.Expect(s.Status.ReadyReplicas).To(BeEquivalentTo(2))
 			g.Expect(s.Status.Instances).To(HaveLen(2))
@@ -76,17 +79,18 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 		set.Spec.ProvisioningTimeout = &metav1.Duration{Duration: time.Second}
 		create(set)
 		Eventually(func() int { all, _ := ledger(ns, "web"); return len(all) }, 20*time.Second).Should(Equal(1))
+		createdAt := time.Now()
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
 
 		// The terminate is sent once the instance is past its provisioning timeout, while its
 		// create is still running: the create finishes after it and writes "ready" over it.
-		Eventually(func() []string { return eventsFor(ns, "web") }, 30*time.Second, 200*time.Millisecond).
-			Should(ContainElement(HavePrefix("TerminateUndone")), "the undone terminate is seen and reported")
 		eventuallyGone(set)
+		time.Sleep(time.Until(createdAt.Add(slow.Create + 2*time.Second)))
 		all, live := ledger(ns, "web")
 		Expect(all).To(HaveLen(1))
 		Expect(live).To(BeEmpty(), "the set was deleted with its instance still live in Talis")
 		Consistently(liveCount(ns, "web"), 3*time.Second).Should(BeZero())
+		Expect(eventsFor(ns, "web")).To(ContainElement(HavePrefix("TerminateUndone")), "the undone terminate is reported")
 	})
 
 	It("says the Talis project is gone when a terminate finds no project", func() {
