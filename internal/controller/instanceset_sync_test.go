@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -138,20 +139,12 @@ func TestSyncWithSnapshot(t *testing.T) {
 	}
 }
 
-// equalish compares slices treating nil and empty alike.
+// equalish compares values, treating nil and empty ID lists alike.
 func equalish(a, b any) bool {
 	as, aok := a.([]int64)
 	bs, bok := b.([]int64)
 	if aok && bok {
-		if len(as) != len(bs) {
-			return false
-		}
-		for i := range as {
-			if as[i] != bs[i] {
-				return false
-			}
-		}
-		return true
+		return slices.Equal(as, bs) || len(as)+len(bs) == 0
 	}
 	return a == b
 }

@@ -1,13 +1,10 @@
 package controller
 
 import (
-	"context"
 	"sync"
 	"time"
 
-	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
@@ -85,75 +82,4 @@ func (t *pollTracker) forget(key client.ObjectKey) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.state, key)
-}
-
-// waker enqueues sets from outside the informers: the observer wakes the sets that waited for
-// an instance list once it has been made.
-type waker struct {
-	mu  sync.Mutex
-	ctx context.Context
-	q   workqueue.TypedRateLimitingInterface[reconcile.Request]
-}
-
-func (w *waker) start(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.ctx, w.q = ctx, q
-}
-
-// context lives as long as the controller.
-func (w *waker) context() context.Context {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.ctx == nil {
-		return context.Background()
-	}
-	return w.ctx
-}
-
-func (w *waker) wake(key client.ObjectKey) {
-	w.mu.Lock()
-	q := w.q
-	w.mu.Unlock()
-	if q != nil {
-		q.Add(reconcile.Request{NamespacedName: key})
-	}
-}
-
-// writeTracker remembers, per set, the resourceVersions this process has written over since
-// the cache last caught up. The cache never goes back, so a cached version that is one of them
-// is older than this process's own last write, and any other version is not.
-type writeTracker struct {
-	mu         sync.Mutex
-	superseded map[client.ObjectKey]map[string]bool
-}
-
-func (t *writeTracker) wrote(key client.ObjectKey, oldRV string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.superseded == nil {
-		t.superseded = map[client.ObjectKey]map[string]bool{}
-	}
-	if t.superseded[key] == nil {
-		t.superseded[key] = map[string]bool{}
-	}
-	t.superseded[key][oldRV] = true
-}
-
-// stale reports whether the cached version rv has been written over; when it has not, the
-// cache has caught up and the remembered versions are dropped.
-func (t *writeTracker) stale(key client.ObjectKey, rv string) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.superseded[key][rv] {
-		return true
-	}
-	delete(t.superseded, key)
-	return false
-}
-
-func (t *writeTracker) forget(key client.ObjectKey) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.superseded, key)
 }

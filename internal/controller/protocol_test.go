@@ -15,26 +15,19 @@ import (
 // The create/terminate protocol at its edges: each case below once broke the promise that no
 // instance is created twice or leaked. Every assertion reads the emulator's ledger.
 var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
-	var (
-		ns  string
-		mgr *runningManager
-	)
-	BeforeEach(func() { ns = newNamespace() })
-	AfterEach(func() {
-		if mgr != nil {
-			mgr.Stop()
-			mgr = nil
-		}
-		emu.SetFaults(noFaults())
-		emu.SetDelays(suiteDelays)
+	var ns string
+	BeforeEach(func() {
+		ns = newNamespace()
+		DeferCleanup(func() { emu.SetFaults(noFaults()); emu.SetDelays(suiteDelays) })
 	})
+	run := func(o managerOptions) { DeferCleanup(startManager(o).Stop) }
 
 	It("creates no duplicate when a terminate in the same reconcile is slow", func() {
 		// A roll with maxUnavailable 1 terminates and creates in one reconcile. A terminate
 		// that takes longer than the ambiguity window (here: one slow attempt; in production,
 		// retries) used to delay the create past it: a list taken before the create landed
 		// "proved" it made nothing, and the set created again.
-		mgr = startManager(managerOptions{clients: func(o *talis.Options) { o.Timeout = 10 * time.Second }})
+		run(managerOptions{clients: func(o *talis.Options) { o.Timeout = 10 * time.Second }})
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 2)
 		set.Spec.Strategy = infrav1.InstanceSetStrategy{Type: infrav1.RollingUpdateStrategy,
@@ -73,7 +66,7 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 		emu.SetDelays(slow)
 		timing := testTiming()
 		timing.TerminateSettle = 20 * time.Second
-		mgr = startManager(managerOptions{timing: &timing})
+		run(managerOptions{timing: &timing})
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 1)
 		set.Spec.ProvisioningTimeout = &metav1.Duration{Duration: time.Second}
@@ -94,7 +87,7 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 	})
 
 	It("says the Talis project is gone when a terminate finds no project", func() {
-		mgr = startManager(managerOptions{})
+		run(managerOptions{})
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 2)
 		create(set)

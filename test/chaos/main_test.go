@@ -7,7 +7,11 @@
 //   - faults_test.go: Talis failing in every way the emulator can (5xx, timeouts and lost
 //     responses, slow answers, 429 bursts with Retry-After, failed and never-ready tasks,
 //     restarts): the fleet converges without duplicates, Retry-After is honoured (measured by a
-//     recording proxy) and conditions and events say what is wrong while it lasts.
+//     recording proxy) and conditions and events say what is wrong while it lasts;
+//   - protocol_test.go: the create protocol at its edges: a gateway that holds create calls past
+//     their deadline and past the ambiguity window, slow and failing terminates, and a leader
+//     paused (SIGSTOP) across a handover; the wire log and the ledger must show no create sent
+//     after its deadline and none that reached Talis in time given up on (harness.AuditProtocol).
 //
 // CHAOS_SEED fixes the random schedule of operations and kills (timing still varies).
 package chaos
