@@ -185,7 +185,17 @@ func TestPausedLeader(t *testing.T) {
 		t.Fatal("no manager was paused")
 	}
 	report := converged(t, emu, proxy, want)
-	t.Logf("%d pauses of 20 s, %d scales, %d rolls: %s", pauses, scales, rolls, report)
+	evs, err := harness.Events(ctx, cp.Client, ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notSent := 0
+	for _, e := range evs {
+		if e.Reason == "CreateNotSent" {
+			notSent++
+		}
+	}
+	t.Logf("%d pauses of 20 s, %d scales, %d rolls, %d creates refused past their deadline: %s", pauses, scales, rolls, notSent, report)
 	report = deleteAll(t, emu, proxy, sets, want)
 	t.Logf("PROTOCOL paused leader: %s", report)
 }
