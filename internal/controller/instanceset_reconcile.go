@@ -34,7 +34,7 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 		}
 		r.results.drop(key, res.attempt) // the intent stands: polls look the outcome up by tag
 	}
-	identity := setIdentity(s.Namespace, s.Name)
+	identity := identityOf(s, r.Conns.ClusterID())
 	notBefore := r.polls.notBefore(key, s)
 	if isNewSet(s) {
 		// Nothing this set could have created exists; only a predecessor with the same name
@@ -164,7 +164,7 @@ func (r *TalisInstanceSetReconciler) create(ctx context.Context, conn *talisconn
 	req := instanceRequest(s, p, conn.OwnerID, pc)
 	key := client.ObjectKeyFromObject(s)
 	regarding := s.DeepCopy()
-	r.created.sending(setIdentity(s.Namespace, s.Name), time.Now(), r.Timing.CreateAmbiguity)
+	r.created.sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
 	if r.waker.started() {
 		r.batcher().Submit(r.waker.context(), conn.Key, conn.Client, req, func(created []*talis.Instance, err error) {
 			r.results.put(key, r.outcome(regarding, pc, created, err))
@@ -251,7 +251,7 @@ func instanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner
 	t := s.Spec.Template
 	req := talis.InstanceRequest{
 		OwnerID: owner, Provider: string(t.Provider), Region: t.Region, Size: t.Size, Image: t.Image,
-		Tags:        instanceTags(setIdentity(s.Namespace, s.Name), pc.Attempt, pc.TemplateHash, t.Tags),
+		Tags:        instanceTags(s.Status.Identity, pc.Attempt, pc.TemplateHash, t.Tags),
 		ProjectName: p.Status.ProjectName, Name: fmt.Sprintf("%s-a%d", s.Name, pc.Attempt),
 		NumberOfInstances: int(pc.Count), Provision: t.Provision, PayloadPath: t.PayloadPath,
 		ExecutePayload: t.ExecutePayload, SSHKeyType: t.SSHKeyType, SSHKeyPath: t.SSHKeyPath,

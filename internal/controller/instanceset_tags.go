@@ -22,10 +22,28 @@ const (
 )
 
 // setIdentity is stable across re-creation of a set with the same namespace and name (not its
-// UID), which is what lets a re-created set adopt instances orphaned by its predecessor.
-func setIdentity(namespace, name string) string {
-	sum := sha256.Sum256([]byte(namespace + "/" + name))
+// UID), which is what lets a re-created set adopt instances orphaned by its predecessor. The
+// cluster ID keeps two clusters' sets of the same name apart; "" gives the legacy identity.
+func setIdentity(cluster, namespace, name string) string {
+	key := namespace + "/" + name
+	if cluster != "" {
+		key = cluster + "/" + key // namespace and name hold no "/": no two triples meet
+	}
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:10])
+}
+
+// identityOf is the set's recorded identity, recording it on first use: a set that has already
+// created instances without one keeps the legacy identity they carry.
+func identityOf(s *infrav1.TalisInstanceSet, cluster string) string {
+	st := &s.Status
+	if st.Identity == "" {
+		if st.LastCreateAttempt > 0 || len(st.Instances) > 0 || st.PendingCreate != nil {
+			cluster = ""
+		}
+		st.Identity = setIdentity(cluster, s.Namespace, s.Name)
+	}
+	return st.Identity
 }
 
 // templateHash identifies an instance template; instances with another hash are outdated.

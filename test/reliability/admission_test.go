@@ -285,7 +285,7 @@ func TestDanglingReferencesAreReported(t *testing.T) {
 	noSecret.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "missing"}}
 	wrongKey := harness.Project(ns, "wrong-key")
 	wrongKey.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "creds", Key: "token"}}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds"}, StringData: map[string]string{"apiKey": "x"}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds", Labels: map[string]string{infrav1.CredentialsLabel: "true"}}, StringData: map[string]string{"apiKey": "x"}}
 	waiting := harness.Set(ns, "waiting", "no-secret", 1)
 	for _, o := range []client.Object{orphan, noSecret, wrongKey, secret, waiting} {
 		if err := cp.Client.Create(ctx, o); err != nil {
