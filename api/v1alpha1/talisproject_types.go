@@ -9,7 +9,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.projectName) == has(oldSelf.projectName)",message="projectName cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.ownerID) == has(oldSelf.ownerID)",message="ownerID cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)",message="description is immutable: Talis cannot update a project"
-// +kubebuilder:validation:XValidation:rule="(has(self.connection) && has(self.connection.url) ? self.connection.url : ”) == (has(oldSelf.connection) && has(oldSelf.connection.url) ? oldSelf.connection.url : ”)",message="connection.url cannot be set, changed or removed after creation: the project and its instances live at the endpoint it was created with"
+// +kubebuilder:validation:XValidation:rule="(has(self.connection) && has(self.connection.url)) == (has(oldSelf.connection) && has(oldSelf.connection.url)) && (!has(self.connection) || !has(self.connection.url) || self.connection.url == oldSelf.connection.url)",message="connection.url cannot be set, changed or removed after creation: the project and its instances live at the endpoint it was created with"
 type TalisProjectSpec struct {
 	// ProjectName is the project's name in Talis. Talis names are global across owners and stay
 	// reserved after deletion. Defaults to "<namespace>.<name>.<cluster>" (cluster: a hash of the
