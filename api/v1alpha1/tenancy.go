@@ -21,4 +21,5 @@ const (
 	ReasonOwnerChanged       = "OwnerChanged"
 	ReasonNotOwned           = "ProjectNotOwned"
 	ReasonProjectInUse       = "ProjectInUse"
+	ReasonNameForbidden      = "ProjectNameForbidden"
 )

@@ -71,6 +71,10 @@ func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request
 }
 
 func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (health, time.Duration) {
+	if p.Status.ProjectName == "" && squatsDefault(p) {
+		return health{stalled: true, reason: infrav1.ReasonNameForbidden, message: fmt.Sprintf(
+			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)}, r.Timing.Resync
+	}
 	if p.Status.ProjectName == "" {
 		p.Status.ProjectName = r.talisProjectName(p)
 		p.Status.OwnerID = int64(r.Conns.OwnerID(p))
@@ -157,7 +161,10 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 			message: fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n)}
 		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
 	}
-	_, shared := r.inUse(ctx, p)
+	shared, err := r.shared(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	if shared && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
 		r.Recorder.Eventf(p, nil, "Normal", "Kept", "Delete", "Kept Talis project %q: another TalisProject still uses it", p.Status.ProjectName)
 	}

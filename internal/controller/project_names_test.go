@@ -66,3 +66,17 @@ func TestCreatorMarkerKeepsTheUsersConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestExplicitNamesCannotSquatAnotherNamespacesDefault(t *testing.T) {
+	victim := defaultProjectName("c", "victim", "p")
+	for name, want := range map[string]bool{
+		victim: true, defaultProjectName("c", "victim", strings.Repeat("n", 200)): true,
+		defaultProjectName("c", "team", "p"): false, "victim.p": false, "my-project": false, "victim.p.notahexsuffix": false,
+	} {
+		p := &infrav1.TalisProject{}
+		p.Namespace, p.Spec.ProjectName = "team", name
+		if got := squatsDefault(p); got != want {
+			t.Errorf("%q from namespace team: squats %v, want %v", name, got, want)
+		}
+	}
+}

@@ -37,9 +37,21 @@ func (r *TalisProjectReconciler) mayUse(ctx context.Context, p *infrav1.TalisPro
 // project: such a project is never adopted, created twice or deleted. The message names no
 // other object, which may belong to another tenant.
 func (r *TalisProjectReconciler) inUse(ctx context.Context, p *infrav1.TalisProject) (health, bool) {
+	shared, err := r.shared(ctx, p)
+	if err != nil {
+		return problem("listing TalisProjects", err), true
+	}
+	if shared {
+		return health{stalled: true, reason: infrav1.ReasonProjectInUse, message: fmt.Sprintf(
+			"Talis project %q is used by another TalisProject; a Talis project is never shared, set spec.projectName to another name", p.Status.ProjectName)}, true
+	}
+	return health{}, false
+}
+
+func (r *TalisProjectReconciler) shared(ctx context.Context, p *infrav1.TalisProject) (bool, error) {
 	var all infrav1.TalisProjectList
 	if err := r.List(ctx, &all); err != nil {
-		return problem("listing TalisProjects", err), true
+		return false, err
 	}
 	for i := range all.Items {
 		o := &all.Items[i]
@@ -47,11 +59,10 @@ func (r *TalisProjectReconciler) inUse(ctx context.Context, p *infrav1.TalisProj
 			continue
 		}
 		if talisconn.SameURL(r.Conns.Endpoint(o), r.Conns.Endpoint(p)) {
-			return health{stalled: true, reason: infrav1.ReasonProjectInUse, message: fmt.Sprintf(
-				"Talis project %q is used by another TalisProject; a Talis project is never shared, set spec.projectName to another name", p.Status.ProjectName)}, true
+			return true, nil
 		}
 	}
-	return health{}, false
+	return false, nil
 }
 
 // drift reports a change of the URL or owner the spec and flags ask for since the project was
