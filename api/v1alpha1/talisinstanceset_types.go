@@ -266,6 +266,7 @@ type PendingCreate struct {
 }
 
 // TalisInstanceSetStatus is the observed state of a TalisInstanceSet.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.identity) || (has(self.identity) && self.identity == oldSelf.identity)",message="identity cannot change once recorded: the set's instances carry it"
 type TalisInstanceSetStatus struct {
 	// Replicas is the number of live (not terminating) instances.
 	// +optional
@@ -286,6 +287,12 @@ type TalisInstanceSetStatus struct {
 	// ProjectName is the Talis project the instances live in.
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
+
+	// Identity is the set's tio-set tag value, recorded before its first create. Sets created
+	// before cluster identities existed keep the identity of their namespace and name.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{20}$`
+	// +optional
+	Identity string `json:"identity,omitempty"`
 
 	// Instances the set owns, including ones being terminated, in ID order.
 	// Atomic: only the operator writes it, and per-entry field ownership would cost the

@@ -9,9 +9,13 @@ import (
 // +kubebuilder:validation:XValidation:rule="has(self.projectName) == has(oldSelf.projectName)",message="projectName cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.ownerID) == has(oldSelf.ownerID)",message="ownerID cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)",message="description is immutable: Talis cannot update a project"
+// +kubebuilder:validation:XValidation:rule="(has(self.connection) && has(self.connection.url)) == (has(oldSelf.connection) && has(oldSelf.connection.url)) && (!has(self.connection) || !has(self.connection.url) || self.connection.url == oldSelf.connection.url)",message="connection.url cannot be set, changed or removed after creation: the project and its instances live at the endpoint it was created with"
 type TalisProjectSpec struct {
 	// ProjectName is the project's name in Talis. Talis names are global across owners and stay
-	// reserved after deletion. Defaults to "<namespace>-<name>".
+	// reserved after deletion. Defaults to "<namespace>.<name>.<cluster>" (cluster: a hash of the
+	// manager's --cluster-id; long names are shortened with a hash). A project that exists in
+	// Talis and was not created by this object is only used with the infra.talis.io/adopt
+	// annotation.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`
@@ -52,14 +56,16 @@ type TalisProjectSpec struct {
 // TalisConnection says how to reach Talis.
 type TalisConnection struct {
 	// URL of the Talis API, including a gateway path prefix if any (e.g. https://talis.example.com/talis).
-	// Defaults to the manager's --talis-url.
+	// Defaults to the manager's --talis-url. Immutable; it must be one of the manager's
+	// --allowed-talis-urls, and a URL other than the manager's needs apiKeySecretRef.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="url must be an http:// or https:// URL"
 	// +optional
 	URL string `json:"url,omitempty"`
 
 	// APIKeySecretRef selects the Secret key holding the Talis API key (sent as header "apikey").
-	// Defaults to the manager's key.
+	// The Secret must carry the label infra.talis.io/credentials=true. Defaults to the manager's
+	// key, which is only ever sent to the manager's URL.
 	// +optional
 	APIKeySecretRef *SecretKeyReference `json:"apiKeySecretRef,omitempty"`
 }
@@ -77,6 +83,11 @@ type TalisProjectStatus struct {
 	// OwnerID is the Talis owner the project was created for.
 	// +optional
 	OwnerID int64 `json:"ownerID,omitempty"`
+
+	// Endpoint is the Talis URL the project was created at; the project and its sets keep
+	// using it whatever later changes to the spec or the manager's flags say.
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
 
 	// Conditions: Ready, Reconciling, Stalled.
 	// +listType=map

@@ -26,6 +26,8 @@ type options struct {
 	concurrency     int
 
 	talisURL        string
+	allowedURLs     string
+	clusterID       string
 	apiKeyFile      string
 	defaultOwnerID  uint
 	talisTimeout    time.Duration
@@ -51,6 +53,8 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 8, "Reconciles run at once per kind.")
 
 	fs.StringVar(&o.talisURL, "talis-url", env("TALIS_URL", ""), "Default Talis API URL, with the gateway prefix if any (env TALIS_URL).")
+	fs.StringVar(&o.allowedURLs, "allowed-talis-urls", env("TALIS_ALLOWED_URLS", ""), "Comma-separated Talis URLs TalisProjects may name in spec.connection.url besides --talis-url; \"*\" allows any (env TALIS_ALLOWED_URLS). The manager's API key is only ever sent to --talis-url.")
+	fs.StringVar(&o.clusterID, "cluster-id", env("CLUSTER_ID", ""), "Identity of this cluster in Talis project names and instance tags, so that clusters sharing a Talis never touch each other's projects or instances; defaults to the UID of the kube-system namespace. Never change it once projects exist (env CLUSTER_ID).")
 	fs.StringVar(&o.apiKeyFile, "talis-api-key-file", env("TALIS_API_KEY_FILE", ""), "File holding the default Talis API key (env TALIS_API_KEY_FILE; or set env TALIS_API_KEY).")
 	fs.UintVar(&o.defaultOwnerID, "default-owner-id", talis.AdminOwnerID, "Talis owner ID of projects that do not set one (4294967295 is the only owner whose tasks Talis shows).")
 	fs.DurationVar(&o.talisTimeout, "talis-timeout", talis.DefaultTimeout, "Timeout of one Talis HTTP request.")
@@ -76,6 +80,9 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	if o.concurrency < 1 {
 		return nil, fmt.Errorf("--concurrency must be at least 1")
 	}
+	if o.clusterID != "" && !validClusterID(o.clusterID) {
+		return nil, fmt.Errorf("--cluster-id must be 1-63 letters, digits, '.', '_' or '-'")
+	}
 	return o, nil
 }
 
@@ -91,9 +98,13 @@ func (o *options) apiKey() (string, error) {
 	return os.Getenv("TALIS_API_KEY"), nil
 }
 
-func (o *options) namespaces() []string {
+func (o *options) namespaces() []string { return splitList(o.watchNamespaces) }
+
+func (o *options) allowedTalisURLs() []string { return splitList(o.allowedURLs) }
+
+func splitList(list string) []string {
 	var out []string
-	for _, ns := range strings.Split(o.watchNamespaces, ",") {
+	for _, ns := range strings.Split(list, ",") {
 		if ns = strings.TrimSpace(ns); ns != "" {
 			out = append(out, ns)
 		}
@@ -106,4 +117,16 @@ func env(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func validClusterID(id string) bool {
+	if len(id) > 63 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return id != ""
 }

@@ -90,8 +90,12 @@ func run(args []string) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 
+	clusterID, err := o.clusterIdentity(mgr.GetAPIReader())
+	if err != nil {
+		return err
+	}
 	conns := talisconn.NewRegistry(talisconn.Defaults{
-		URL: o.talisURL, APIKey: key, OwnerID: o.defaultOwnerID,
+		URL: o.talisURL, APIKey: key, OwnerID: o.defaultOwnerID, AllowedURLs: o.allowedTalisURLs(), ClusterID: clusterID,
 		Options: func(to *talis.Options) {
 			to.Timeout = o.talisTimeout
 			to.RateLimit, to.Burst = o.talisRateLimit, o.talisBurst
@@ -111,7 +115,8 @@ func run(args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	log.Info("starting manager", "talisURL", o.talisURL, "defaultOwnerID", o.defaultOwnerID, "apiKeySet", key != "")
+	log.Info("starting manager", "talisURL", o.talisURL, "allowedTalisURLs", o.allowedTalisURLs(), "clusterID", clusterID,
+		"defaultOwnerID", o.defaultOwnerID, "apiKeySet", key != "")
 	return mgr.Start(ctrl.SetupSignalHandler())
 }
 

@@ -128,7 +128,7 @@ func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisUR
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--talis-url", talisURL, "--metrics-secure=false",
+	args := []string{"--talis-url", talisURL, "--metrics-secure=false", "--cluster-id", benchCluster,
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--health-probe-bind-address", "0", "--watch-namespaces", namespace}
 	m := &managerProc{metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),

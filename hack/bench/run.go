@@ -148,9 +148,12 @@ func projectsFor(n, perProject int) int { return (n + perProject - 1) / perProje
 func setName(i int) string     { return fmt.Sprintf("s%05d", i) }
 func projectName(i int) string { return fmt.Sprintf("p%03d", i) }
 
-// setIdentity mirrors the operator's tio-set tag: sha256("namespace/name"), first 10 bytes.
+// benchCluster is the manager's --cluster-id in benchmarks.
+const benchCluster = "bench"
+
+// setIdentity mirrors the operator's tio-set tag: sha256("cluster/namespace/name"), first 10 bytes.
 func setIdentity(namespace, name string) string {
-	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	sum := sha256.Sum256([]byte(benchCluster + "/" + namespace + "/" + name))
 	return hex.EncodeToString(sum[:10])
 }
 

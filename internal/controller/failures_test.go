@@ -49,7 +49,7 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 	It("tells the user when the API key is wrong, and recovers when it is fixed", func() {
 		emu.SetAPIKeys("right-key")
 		mgr = startManager(managerOptions{})
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis"},
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}},
 			StringData: map[string]string{"apiKey": "wrong-key"}}
 		p := newProject(ns, "p")
 		p.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "talis", Key: "apiKey"}}
@@ -73,7 +73,7 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 	It("terminates everything when the project, its sets and the credentials Secret are deleted at once", func() {
 		emu.SetAPIKeys("ns-key")
 		mgr = startManager(managerOptions{})
-		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis"},
+		secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}},
 			StringData: map[string]string{"apiKey": "ns-key"}}
 		p := newProject(ns, "p")
 		p.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "talis"}}

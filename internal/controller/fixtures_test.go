@@ -60,7 +60,7 @@ func getSet(s *infrav1.TalisInstanceSet) *infrav1.TalisInstanceSet {
 
 // ledger returns every instance the emulator ever created for a set, live or not.
 func ledger(ns, name string) (all, live []emulator.LedgerEntry) {
-	tag := creates.TagSetPrefix + creates.Identity(ns, name)
+	tag := creates.TagSetPrefix + creates.Identity("", ns, name)
 	for _, e := range emu.Ledger() {
 		for _, t := range e.Tags {
 			if t == tag {

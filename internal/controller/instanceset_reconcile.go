@@ -63,7 +63,7 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 		}
 		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
 	}
-	identity := creates.Identity(s.Namespace, s.Name)
+	identity := identityOf(s, r.Conns.ClusterID())
 	notBefore := r.polls.notBefore(key, s)
 	if isNewSet(s) {
 		// Nothing this set could have created exists; only a predecessor with the same name
@@ -224,7 +224,7 @@ func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p 
 	key := client.ObjectKeyFromObject(s)
 	regarding := s.DeepCopy()
 	deadline := r.Timing.createWindow().Deadline(pc.RequestedAt.Time)
-	r.created.Sending(creates.Identity(s.Namespace, s.Name), time.Now(), r.Timing.CreateAmbiguity)
+	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
 	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
 		r.results.Put(key, r.outcome(regarding, pc, created, err))
 		if err != nil {
@@ -303,7 +303,7 @@ func instanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner
 	t := s.Spec.Template
 	req := talis.InstanceRequest{
 		OwnerID: owner, Provider: string(t.Provider), Region: t.Region, Size: t.Size, Image: t.Image,
-		Tags:        creates.Tags(creates.Identity(s.Namespace, s.Name), pc.Attempt, pc.TemplateHash, t.Tags),
+		Tags:        creates.Tags(s.Status.Identity, pc.Attempt, pc.TemplateHash, t.Tags),
 		ProjectName: p.Status.ProjectName, Name: fmt.Sprintf("%s-a%d", s.Name, pc.Attempt),
 		NumberOfInstances: int(pc.Count), Provision: t.Provision, PayloadPath: t.PayloadPath,
 		ExecutePayload: t.ExecutePayload, SSHKeyType: t.SSHKeyType, SSHKeyPath: t.SSHKeyPath,

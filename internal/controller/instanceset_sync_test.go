@@ -18,7 +18,7 @@ func TestSyncWithSnapshot(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	w := creates.Window{Send: 2 * time.Second, Land: 5 * time.Second}
 	const settle = 30 * time.Second
-	id := creates.Identity("ns", "web")
+	id := creates.Identity("", "ns", "web")
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
 	live := func(iid uint, attempt int64, state talis.InstanceStatus) *talis.Instance {
 		return &talis.Instance{ID: iid, Status: state, Tags: creates.Tags(id, attempt, "h", nil)}
@@ -57,7 +57,7 @@ func TestSyncWithSnapshot(t *testing.T) {
 	}, {
 		name:  "instances of another set are ignored",
 		st:    infrav1.TalisInstanceSetStatus{LastCreateAttempt: 1},
-		live:  []*talis.Instance{{ID: 9, Tags: creates.Tags(creates.Identity("ns", "other"), 1, "h", nil)}},
+		live:  []*talis.Instance{{ID: 9, Tags: creates.Tags(creates.Identity("", "ns", "other"), 1, "h", nil)}},
 		start: time.Minute,
 		want:  want{lastAttempt: 1},
 	}, {

@@ -35,7 +35,9 @@ type TalisProjectReconciler struct {
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// Secrets: config/rbac/secret_reader_role.yaml, cluster-wide or per watched namespace.
+// The default --cluster-id is the UID of kube-system:
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -69,9 +71,18 @@ func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request
 }
 
 func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (health, time.Duration) {
+	if p.Status.ProjectName == "" && squatsDefault(p) {
+		return health{stalled: true, reason: infrav1.ReasonNameForbidden, message: fmt.Sprintf(
+			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)}, r.Timing.Resync
+	}
 	if p.Status.ProjectName == "" {
-		p.Status.ProjectName = talisProjectName(p)
+		p.Status.ProjectName = r.talisProjectName(p)
 		p.Status.OwnerID = int64(r.Conns.OwnerID(p))
+		p.Status.Endpoint = r.Conns.URL(p)
+	}
+	if p.Status.Endpoint == "" {
+		// Recorded before endpoints were: the one it has been using.
+		p.Status.Endpoint = r.Conns.URL(p)
 	}
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
@@ -82,10 +93,12 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 
 	got, err := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
 	switch {
-	case err == nil:
-		if p.Status.ProjectID == 0 {
-			r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", name, got.ID)
+	case err == nil && p.Status.ProjectID == 0:
+		if h, ok := r.mayUse(ctx, p, &got); !ok {
+			return h, r.Timing.ErrorRetry
 		}
+		p.Status.ProjectID = int64(got.ID)
+	case err == nil:
 		p.Status.ProjectID = int64(got.ID)
 	case talis.IsNotFound(err) && p.Status.ProjectID != 0:
 		return health{stalled: true, reason: infrav1.ReasonProjectNotFound,
@@ -97,24 +110,35 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 	default:
 		return problem("looking up the project", err), r.Timing.ErrorRetry
 	}
+	if h, drifted := r.drift(p); drifted {
+		return h, r.Timing.Resync
+	}
 	return health{ready: true, message: fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)}, jitter(r.Timing.Resync)
 }
 
 func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject) (health, bool) {
 	name, owner := p.Status.ProjectName, uint(p.Status.OwnerID)
-	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner}
-	if p.Spec.Config != nil {
-		params.Config = string(p.Spec.Config.Raw)
+	if h, inUse := r.inUse(ctx, p); inUse {
+		return h, false
 	}
+	config, err := configWithMarker(p, r.marker(p))
+	if err != nil {
+		return health{stalled: true, reason: infrav1.ReasonTalisRejected, message: err.Error()}, false
+	}
+	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner, Config: config}
 	created, err := conn.Client.CreateProject(ctx, params)
 	if talis.IsAlreadyExists(err) {
 		// Ours from a create whose response was lost, or someone else's / a deleted one's name.
-		if got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner}); gerr == nil {
-			created, err = got, nil
-		} else {
+		got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
+		if gerr != nil {
 			return health{stalled: true, reason: infrav1.ReasonNameReserved,
 				message: fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name", name)}, false
 		}
+		if h, ok := r.mayUse(ctx, p, &got); !ok {
+			return h, false
+		}
+		p.Status.ProjectID = int64(got.ID)
+		return health{}, true
 	}
 	if err != nil {
 		return problem("creating the project", err), false
@@ -137,7 +161,14 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 			message: fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n)}
 		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
 	}
-	if p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+	shared, err := r.shared(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if shared && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+		r.Recorder.Eventf(p, nil, "Normal", "Kept", "Delete", "Kept Talis project %q: another TalisProject still uses it", p.Status.ProjectName)
+	}
+	if !shared && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
 		conn, err := r.Conns.ForProject(ctx, p)
 		if err == nil {
 			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
@@ -174,12 +205,13 @@ func (r *TalisProjectReconciler) recordTransition(p *infrav1.TalisProject, befor
 	r.Recorder.Eventf(p, nil, "Warning", h.reason, "Reconcile", "%s", h.message)
 }
 
-// talisProjectName defaults the Talis name; Talis names are global, so the namespace is part of it.
-func talisProjectName(p *infrav1.TalisProject) string {
+// talisProjectName defaults the Talis name; Talis names are global, so the namespace and the
+// cluster are part of it.
+func (r *TalisProjectReconciler) talisProjectName(p *infrav1.TalisProject) string {
 	if p.Spec.ProjectName != "" {
 		return p.Spec.ProjectName
 	}
-	return p.Namespace + "-" + p.Name
+	return defaultProjectName(r.Conns.ClusterID(), p.Namespace, p.Name)
 }
 
 // SetupWithManager registers the controller; sets wake their project when they go away.

@@ -28,7 +28,7 @@ var _ = Describe("TalisProject", func() {
 		Eventually(projectID(ns, "p"), 20*time.Second).ShouldNot(BeZero())
 		got := &infrav1.TalisProject{}
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-		Expect(got.Status.ProjectName).To(Equal(ns + "-p"))
+		Expect(got.Status.ProjectName).To(Equal(ns + ".p"))
 		Expect(findCondition(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
 
 		set := newSet(ns, "web", "p", 1)
@@ -45,7 +45,7 @@ var _ = Describe("TalisProject", func() {
 		eventuallyGone(p)
 		c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
 		Expect(err).NotTo(HaveOccurred())
-		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: ns + "-p", OwnerID: talis.AdminOwnerID})
+		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: ns + ".p", OwnerID: talis.AdminOwnerID})
 		Expect(talis.IsNotFound(err)).To(BeTrue(), "the Talis project is deleted: %v", err)
 	})
 

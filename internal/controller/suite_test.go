@@ -114,10 +114,28 @@ type managerOptions struct {
 	clients func(*talis.Options)
 	// wrapClient, if set, wraps the manager's Kubernetes client (the reconcilers' cached reads).
 	wrapClient func(client.Client) client.Client
+	// url defaults to the suite's emulator; owner to the admin owner.
+	url         string
+	owner       uint
+	allowedURLs []string
+	clusterID   string
+	// restConfig defaults to the suite's apiserver.
+	restConfig *rest.Config
 }
 
 func startManager(o managerOptions) *runningManager {
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	rc := cfg
+	if o.restConfig != nil {
+		rc = o.restConfig
+	}
+	url, owner := talisURL, uint(talis.AdminOwnerID)
+	if o.url != "" {
+		url = o.url
+	}
+	if o.owner != 0 {
+		owner = o.owner
+	}
+	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
@@ -137,7 +155,7 @@ func startManager(o managerOptions) *runningManager {
 		timing = *o.timing
 	}
 	conns := talisconn.NewRegistry(talisconn.Defaults{
-		URL: talisURL, APIKey: o.apiKey, OwnerID: talis.AdminOwnerID,
+		URL: url, APIKey: o.apiKey, OwnerID: owner, AllowedURLs: o.allowedURLs, ClusterID: o.clusterID,
 		Options: func(to *talis.Options) {
 			to.Timeout = 2 * time.Second
 			to.Retry = talis.RetryPolicy{MaxAttempts: 2, InitialBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}

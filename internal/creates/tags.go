@@ -19,9 +19,14 @@ const (
 )
 
 // Identity is stable across re-creation of a set with the same namespace and name (not its
-// UID), which is what lets a re-created set adopt instances orphaned by its predecessor.
-func Identity(namespace, name string) string {
-	sum := sha256.Sum256([]byte(namespace + "/" + name))
+// UID), which is what lets a re-created set adopt instances orphaned by its predecessor. The
+// cluster ID keeps two clusters' sets of the same name apart; "" gives the legacy identity.
+func Identity(cluster, namespace, name string) string {
+	key := namespace + "/" + name
+	if cluster != "" {
+		key = cluster + "/" + key // namespace and name hold no "/": no two triples meet
+	}
+	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:10])
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 func TestTagsRoundTrip(t *testing.T) {
-	id := Identity("team-a", "web")
+	id := Identity("c1", "team-a", "web")
 	tags := Tags(id, 12, "abcde12345", []string{"team:a"})
 	doTag := regexp.MustCompile(`^[A-Za-z0-9:_-]+$`) // what DigitalOcean accepts
 	for _, tag := range tags {
@@ -40,10 +40,10 @@ func TestParseOwnership(t *testing.T) {
 }
 
 func TestIdentityCannotBeSplitTwoWays(t *testing.T) {
-	if Identity("a-b", "c") == Identity("a", "b-c") {
+	if Identity("", "a-b", "c") == Identity("", "a", "b-c") {
 		t.Fatal("namespace and name collide")
 	}
-	if Identity("a", "b") != Identity("a", "b") {
+	if Identity("x", "a", "b") != Identity("x", "a", "b") {
 		t.Fatal("identity is not stable")
 	}
 }

@@ -21,9 +21,14 @@ import (
 
 // Defaults are the manager-wide settings a project falls back to.
 type Defaults struct {
-	URL     string
+	URL string
+	// APIKey is only ever sent to URL.
 	APIKey  string
 	OwnerID uint
+	// AllowedURLs are the endpoints projects may use besides URL; "*" allows any.
+	AllowedURLs []string
+	// ClusterID tells this cluster's Talis projects and instances from other clusters'.
+	ClusterID string
 	// Options is applied to every client (timeouts, retries, rate limit, metrics hook, TLS).
 	Options func(*talis.Options)
 }
@@ -52,7 +57,10 @@ func NewRegistry(defaults Defaults, reader client.Reader) *Registry {
 	return &Registry{defaults: defaults, secrets: reader, clients: map[string]*talis.APIClient{}, lastKeys: map[types.UID]string{}}
 }
 
-// OwnerID is the owner a project uses.
+// ClusterID is the manager's cluster identity.
+func (r *Registry) ClusterID() string { return r.defaults.ClusterID }
+
+// OwnerID is the owner the spec and the manager's flags ask for now.
 func (r *Registry) OwnerID(p *infrav1.TalisProject) uint {
 	if p.Spec.OwnerID != nil {
 		return uint(*p.Spec.OwnerID)
@@ -60,32 +68,62 @@ func (r *Registry) OwnerID(p *infrav1.TalisProject) uint {
 	return r.defaults.OwnerID
 }
 
-// ForProject returns the connection of a project. When the API key Secret is gone (a namespace
-// being deleted removes it at once), the last key this process read for the project is used, so
-// instances can still be terminated.
-func (r *Registry) ForProject(ctx context.Context, p *infrav1.TalisProject) (*Connection, error) {
-	url := r.defaults.URL
-	key := r.defaults.APIKey
-	if c := p.Spec.Connection; c != nil {
-		if c.URL != "" {
-			url = c.URL
-		}
-		if ref := c.APIKeySecretRef; ref != nil {
-			k, err := r.readKey(ctx, p, ref)
-			if err != nil {
-				return nil, err
-			}
-			key = k
-		}
+// URL is the endpoint the spec and the manager's flags ask for now.
+func (r *Registry) URL(p *infrav1.TalisProject) string {
+	if c := p.Spec.Connection; c != nil && c.URL != "" {
+		return c.URL
 	}
+	return r.defaults.URL
+}
+
+// Endpoint is where the project lives: the URL recorded in its status once it has one, so that
+// later edits or flag changes never send its sets elsewhere.
+func (r *Registry) Endpoint(p *infrav1.TalisProject) string {
+	if p.Status.Endpoint != "" {
+		return p.Status.Endpoint
+	}
+	return r.URL(p)
+}
+
+// ForProject returns the connection of a project: its recorded endpoint and owner, and a key
+// that belongs to that endpoint (the manager's key only for the manager's URL). When the API key
+// Secret is gone (a namespace being deleted removes it at once), the last key this process read
+// for the project is used, so instances can still be terminated.
+func (r *Registry) ForProject(ctx context.Context, p *infrav1.TalisProject) (*Connection, error) {
+	url := r.Endpoint(p)
 	if url == "" {
 		return nil, &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable, Message: "no Talis URL: set spec.connection.url or the manager's --talis-url"}
+	}
+	if err := r.checkEndpoint(url); err != nil {
+		return nil, err
+	}
+	key := ""
+	var ref *infrav1.SecretKeyReference
+	if c := p.Spec.Connection; c != nil {
+		ref = c.APIKeySecretRef
+	}
+	switch {
+	case ref != nil:
+		k, err := r.readKey(ctx, p, ref, url)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	case sameURL(url, r.defaults.URL):
+		key = r.defaults.APIKey
+	case r.defaults.APIKey != "":
+		return nil, &CredentialsError{Reason: infrav1.ReasonSecretRequired, Message: fmt.Sprintf(
+			"Talis URL %s is not the manager's: name a Secret holding its API key in spec.connection.apiKeySecretRef (the manager's key is only sent to the manager's URL)", redact(url))}
 	}
 	c, err := r.client(url, key)
 	if err != nil {
 		return nil, &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable, Message: err.Error()}
 	}
-	return &Connection{Key: endpointKey(url, key), Client: c, OwnerID: r.OwnerID(p)}, nil
+	owner := uint(p.Status.OwnerID)
+	if owner == 0 {
+		owner = r.OwnerID(p)
+	}
+	return &Connection{Key: endpointKey(url, key), Client: c, OwnerID: owner}, nil
 }
 
 // Forget drops what the registry remembers of a project once it is gone.
@@ -95,13 +133,18 @@ func (r *Registry) Forget(uid types.UID) {
 	delete(r.lastKeys, uid)
 }
 
-func (r *Registry) readKey(ctx context.Context, p *infrav1.TalisProject, ref *infrav1.SecretKeyReference) (string, error) {
+func (r *Registry) readKey(ctx context.Context, p *infrav1.TalisProject, ref *infrav1.SecretKeyReference, url string) (string, error) {
 	keyName := ref.Key
 	if keyName == "" {
 		keyName = "apiKey"
 	}
 	var s corev1.Secret
+	// Only the project's own namespace: a reference cannot name another.
 	err := r.secrets.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ref.Name}, &s)
+	if err == nil && s.Labels[infrav1.CredentialsLabel] != "true" {
+		return "", &CredentialsError{Reason: infrav1.ReasonSecretNotLabeled, Message: fmt.Sprintf(
+			"Secret %q is not labelled %s=true: the operator only reads Secrets labelled for it", ref.Name, infrav1.CredentialsLabel)}
+	}
 	if err == nil {
 		v, ok := s.Data[keyName]
 		if !ok || len(strings.TrimSpace(string(v))) == 0 {
@@ -122,7 +165,7 @@ func (r *Registry) readKey(ctx context.Context, p *infrav1.TalisProject, ref *in
 		if ok {
 			return last, nil
 		}
-		if r.defaults.APIKey != "" {
+		if r.defaults.APIKey != "" && sameURL(url, r.defaults.URL) {
 			return r.defaults.APIKey, nil
 		}
 	}

@@ -453,7 +453,7 @@ func TestTalisFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.GetProject(ctx, talis.ProjectGetParams{Name: ns + "-p", OwnerID: talis.AdminOwnerID}); !talis.IsNotFound(err) {
+	if _, err := c.GetProject(ctx, talis.ProjectGetParams{Name: harness.ProjectName(ns, "p"), OwnerID: talis.AdminOwnerID}); !talis.IsNotFound(err) {
 		t.Errorf("Talis project not deleted: %v", err)
 	}
 

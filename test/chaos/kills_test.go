@@ -276,7 +276,7 @@ func TestRandomKills(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ns := range namespaces {
-		if _, err := c.GetProject(ctx, talis.ProjectGetParams{Name: ns + "-p", OwnerID: talis.AdminOwnerID}); !talis.IsNotFound(err) {
+		if _, err := c.GetProject(ctx, talis.ProjectGetParams{Name: harness.ProjectName(ns, "p"), OwnerID: talis.AdminOwnerID}); !talis.IsNotFound(err) {
 			t.Errorf("Talis project %s-p not deleted: %v", ns, err)
 		}
 	}

@@ -226,8 +226,11 @@ func TestAdmissionRejectsImmutableEdits(t *testing.T) {
 	named["metadata"] = obj{"name": "named"}
 	set("spec.projectName", "immutable-named-"+ns)(named)
 	set("spec.ownerID", int64(4294967295))(named)
+	remote := validProject()
+	remote["metadata"] = obj{"name": "remote"}
+	set("spec.connection.url", "https://talis-a.example.com")(remote)
 	objs := map[string]*unstructured.Unstructured{
-		"set": create(validSet()), "project": create(validProject()), "named": create(named),
+		"set": create(validSet()), "project": create(validProject()), "named": create(named), "remote": create(remote),
 	}
 	cases := []struct {
 		name, target string
@@ -242,6 +245,10 @@ func TestAdmissionRejectsImmutableEdits(t *testing.T) {
 		{"add an owner", "project", set("spec.ownerID", int64(7)), "ownerID cannot be added or removed after creation"},
 		{"change the description", "project", set("spec.description", "edited"), "description is immutable: Talis cannot update a project"},
 		{"remove the description", "project", del("spec.description"), "description is immutable: Talis cannot update a project"},
+		{"move a project to another URL", "remote", set("spec.connection.url", "https://talis-b.example.com"), "connection.url cannot be set, changed or removed"},
+		{"remove the URL", "remote", del("spec.connection.url"), "connection.url cannot be set, changed or removed"},
+		{"remove the connection", "remote", del("spec.connection"), "connection.url cannot be set, changed or removed"},
+		{"add a URL", "project", set("spec.connection.url", "https://talis-b.example.com"), "connection.url cannot be set, changed or removed"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -285,7 +292,7 @@ func TestDanglingReferencesAreReported(t *testing.T) {
 	noSecret.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "missing"}}
 	wrongKey := harness.Project(ns, "wrong-key")
 	wrongKey.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "creds", Key: "token"}}
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds"}, StringData: map[string]string{"apiKey": "x"}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "creds", Labels: map[string]string{infrav1.CredentialsLabel: "true"}}, StringData: map[string]string{"apiKey": "x"}}
 	waiting := harness.Set(ns, "waiting", "no-secret", 1)
 	for _, o := range []client.Object{orphan, noSecret, wrongKey, secret, waiting} {
 		if err := cp.Client.Create(ctx, o); err != nil {

@@ -49,7 +49,7 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"/secrets":                                    {"get"},
+		"/namespaces":                                 {"get"}, // kube-system only, for the default --cluster-id
 		"events.k8s.io/events":                        {"create", "patch"},
 		"infra.talis.io/talisprojects":                {"get", "list", "patch", "update", "watch"},
 		"infra.talis.io/talisinstancesets":            {"get", "list", "patch", "update", "watch"},
@@ -99,6 +99,19 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	for k := range want {
 		if _, ok := got[k]; !ok {
 			t.Errorf("%s is not granted", k)
+		}
+	}
+
+	var secrets rbacv1.ClusterRole
+	if err := cp.ReadRBAC("secret_reader_role.yaml", &secrets); err != nil {
+		t.Fatal(err)
+	}
+	if len(secrets.Rules) != 1 || !slices.Equal(secrets.Rules[0].Resources, []string{"secrets"}) || !slices.Equal(secrets.Rules[0].Verbs, []string{"get"}) {
+		t.Errorf("the secret reader role grants more than get on secrets: %+v", secrets.Rules)
+	}
+	for _, r := range role.Rules {
+		if slices.Contains(r.Resources, "namespaces") && !slices.Equal(r.ResourceNames, []string{"kube-system"}) {
+			t.Errorf("namespaces are readable beyond kube-system: %+v", r)
 		}
 	}
 
@@ -201,7 +214,7 @@ func TestAPIKeyNeverDisclosed(t *testing.T) {
 		}
 	}
 
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis"}, StringData: map[string]string{"apiKey": projectKey}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}}, StringData: map[string]string{"apiKey": projectKey}}
 	p := harness.Project(ns, "p")
 	p.Spec.Connection = &infrav1.TalisConnection{APIKeySecretRef: &infrav1.SecretKeyReference{Name: "talis"}}
 	s := harness.Set(ns, "web", "p", 2)

@@ -76,7 +76,7 @@ func (f *fleet) requireTornDown(t *testing.T, emu *emulator.Server, key string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.GetProject(ctx, talis.ProjectGetParams{Name: f.ns + "-p", OwnerID: talis.AdminOwnerID})
+	_, err = c.GetProject(ctx, talis.ProjectGetParams{Name: harness.ProjectName(f.ns, "p"), OwnerID: talis.AdminOwnerID})
 	if !talis.IsNotFound(err) {
 		t.Errorf("the Talis project %s-p was not deleted: %v", f.ns, err)
 	}
@@ -299,7 +299,7 @@ func TestNamespaceDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 	startManager(t, managerArgs(url, "--watch-namespaces", ns))
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis"}, StringData: map[string]string{"apiKey": key}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}}, StringData: map[string]string{"apiKey": key}}
 	if err := cp.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestNamespaceDeletionWhileManagerDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := startManager(t, managerArgs(url, "--watch-namespaces", ns))
-	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis"}, StringData: map[string]string{"apiKey": nsKey}}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}}, StringData: map[string]string{"apiKey": nsKey}}
 	if err := cp.Client.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}

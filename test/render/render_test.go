@@ -84,13 +84,14 @@ var helmCases = []helmCase{
 	{
 		name:         "defaults",
 		wantArgs:     []string{"--leader-elect", "--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081"},
-		unwantedArgs: []string{"--talis-ca-file", "--watch-namespaces", "--default-owner-id"},
+		unwantedArgs: []string{"--talis-ca-file", "--watch-namespaces", "--default-owner-id", "--allowed-talis-urls", "--cluster-id"},
 	},
 	{
 		name: "full",
 		args: []string{"-f", "test/render/testdata/values-full.yaml"},
 		wantArgs: []string{"--leader-elect", "--metrics-bind-address=:9443", "--watch-namespaces=team-a,team-b",
-			"--default-owner-id=4294967295", "--talis-ca-file=/etc/talis-operator/ca/bundle.pem", "--concurrency=4", "--resync-period=10m"},
+			"--default-owner-id=4294967295", "--talis-ca-file=/etc/talis-operator/ca/bundle.pem", "--concurrency=4", "--resync-period=10m",
+			"--allowed-talis-urls=https://talis-b.example.com,https://talis-c.example.com/talis", "--cluster-id=prod-eu-1"},
 		serviceMonitor: true,
 	},
 	{

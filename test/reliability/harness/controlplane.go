@@ -147,7 +147,7 @@ func (cp *ControlPlane) ReadRBAC(file string, into any) error {
 // leader-election Role in ManagerNamespace. Nothing else.
 func (cp *ControlPlane) installManagerRBAC(ctx context.Context) error {
 	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: ManagerUser}}
-	for _, f := range []string{"role.yaml", "metrics_auth_role.yaml"} {
+	for _, f := range []string{"role.yaml", "secret_reader_role.yaml", "metrics_auth_role.yaml"} {
 		var role rbacv1.ClusterRole
 		if err := cp.ReadRBAC(f, &role); err != nil {
 			return fmt.Errorf("%s: %w", f, err)

@@ -11,17 +11,30 @@ import (
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
-// The operator's ownership tags (internal/controller/instanceset_tags.go); the tests read them
+// The operator's ownership tags (internal/creates/tags.go); the tests read them
 // from the emulator's ledger independently of the operator's code.
 const (
 	tagSet = "tio-set:"
 	tagTry = "tio-try:"
 )
 
-// SetIdentity is the tio-set tag value of namespace/name.
-func SetIdentity(namespace, name string) string {
-	sum := sha256.Sum256([]byte(namespace + "/" + name))
+// ClusterID is the --cluster-id ManagerArgs gives the manager.
+const ClusterID = "reliability"
+
+// SetIdentity is the tio-set tag value of namespace/name for a manager run with ManagerArgs.
+func SetIdentity(namespace, name string) string { return SetIdentityIn(ClusterID, namespace, name) }
+
+// SetIdentityIn is the tio-set tag value of namespace/name in the given cluster.
+func SetIdentityIn(cluster, namespace, name string) string {
+	sum := sha256.Sum256([]byte(cluster + "/" + namespace + "/" + name))
 	return hex.EncodeToString(sum[:10])
+}
+
+// ProjectName is the default Talis project name of TalisProject namespace/name for a manager run
+// with ManagerArgs: "<namespace>.<name>.<first 5 bytes of sha256(cluster ID), hex>".
+func ProjectName(namespace, name string) string {
+	sum := sha256.Sum256([]byte(ClusterID))
+	return namespace + "." + name + "." + hex.EncodeToString(sum[:5])
 }
 
 // SetKey names a set by namespace/name.
