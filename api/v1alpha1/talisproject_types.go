@@ -71,6 +71,7 @@ type TalisProjectStatus struct {
 	ProjectID int64 `json:"projectID,omitempty"`
 
 	// ProjectName is the name the project has in Talis; recorded before it is created.
+	// +kubebuilder:validation:MaxLength=320
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
@@ -79,6 +80,8 @@ type TalisProjectStatus struct {
 	OwnerID int64 `json:"ownerID,omitempty"`
 
 	// Conditions: Ready, Reconciling, Stalled.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -102,7 +105,8 @@ type TalisProject struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TalisProjectSpec   `json:"spec,omitempty"`
+	// +required
+	Spec   TalisProjectSpec   `json:"spec"`
 	Status TalisProjectStatus `json:"status,omitempty"`
 }
 
