@@ -93,6 +93,9 @@ type TalisProjectStatus struct {
 }
 
 // TalisProject is a project in Talis; TalisInstanceSets create their instances in it.
+// A project made before spec was required may have none: one added later must not carry the
+// fields that were fixed (to their defaults) when the project was created.
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.spec) || !has(self.spec) || (!has(self.spec.projectName) && !has(self.spec.ownerID) && !has(self.spec.description))",message="this project was created without spec: one added now cannot set projectName, ownerID or description, which Talis fixed at creation"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=tp;tproj,categories=talis
