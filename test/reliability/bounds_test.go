@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -258,4 +261,69 @@ func firstLine(err error) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+// TestAdmissionRejectsSetsPastTheBounds sends specs past the size bounds, through create and
+// through the scale subresource that kubectl scale and autoscalers use.
+func TestAdmissionRejectsSetsPastTheBounds(t *testing.T) {
+	ns, err := cp.NewNamespace(ctx, "bounds-admission")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sum = "replicas + strategy.rollingUpdate.maxSurge must be at most 1500"
+	surge := func(n int64) func(obj) {
+		return set("spec.strategy", obj{"type": "RollingUpdate", "rollingUpdate": obj{"maxSurge": n}})
+	}
+	cases := []admissionCase{
+		{"set without spec", validSet, del("spec"), []string{"spec: Required value"}},
+		{"project without spec", validProject, del("spec"), []string{"spec: Required value"}},
+		{"maxSurge above 1000", validSet, surge(1001), []string{"spec.strategy.rollingUpdate.maxSurge", "less than or equal to 1000"}},
+		{"replicas + maxSurge above 1500", validSet, all(set("spec.replicas", int64(1000)), surge(501)), []string{sum}},
+		{"oversize filesystem", validSet, set("spec.template.volumes.0.filesystem", strings.Repeat("f", 65)), []string{"filesystem", "Too long"}},
+		{"oversize provisioningTimeout", validSet, set("spec.provisioningTimeout", strings.Repeat("0", 31)+"1h"), []string{"provisioningTimeout must be at most 32 characters"}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := c.base()
+			c.mutate(o)
+			u := &unstructured.Unstructured{Object: o}
+			u.SetNamespace(ns)
+			u.SetName(fmt.Sprintf("bad-%d", i))
+			err := cp.Client.Create(ctx, u)
+			if err == nil || !apierrors.IsInvalid(err) {
+				t.Fatalf("want an Invalid error mentioning %q, got %v", c.want, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message does not mention %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+	t.Run("scale past the sum", func(t *testing.T) {
+		o := validSet()
+		surge(600)(o)
+		u := &unstructured.Unstructured{Object: o}
+		u.SetNamespace(ns)
+		if err := cp.Client.Create(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		typed := &infrav1.TalisInstanceSet{}
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(u), typed); err != nil {
+			t.Fatal(err)
+		}
+		scale := &autoscalingv1.Scale{}
+		if err := cp.Client.SubResource("scale").Get(ctx, typed, scale); err != nil {
+			t.Fatal(err)
+		}
+		scale.Spec.Replicas = 901
+		err := cp.Client.SubResource("scale").Update(ctx, typed, client.WithSubResourceBody(scale))
+		if err == nil || !strings.Contains(err.Error(), sum) {
+			t.Fatalf("want a refusal with %q, got %v", sum, err)
+		}
+		scale.Spec.Replicas = 900
+		if err := cp.Client.SubResource("scale").Update(ctx, typed, client.WithSubResourceBody(scale)); err != nil {
+			t.Fatalf("scale to the sum refused: %v", err)
+		}
+	})
 }
