@@ -82,7 +82,7 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 		{"set: remove projectRef.name, then add another", "set", []patchStep{
 			step("spec.projectRef.name: Required value", op("remove", "/spec/projectRef/name")),
 			step(refImmutable, op("add", "/spec/projectRef/name", "other"))}},
-		{"set: spec null", "set", []patchStep{step("spec", op("replace", "/spec", nil))}},
+		{"set: spec null", "set", []patchStep{step(specRequired, op("replace", "/spec", nil))}},
 
 		// Projects: projectName.
 		{"project: remove spec, then add it with another name", "named", []patchStep{
@@ -122,7 +122,7 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 			step(specRequired, op("remove", "/spec")),
 			step(descImmutable, op("add", "/spec", specOf("bare", set("spec.description", "late"))))}},
 		{"project: add a description where it had none", "bare", []patchStep{step(descImmutable, op("add", "/spec/description", "late"))}},
-		{"project: spec null", "named", []patchStep{step("spec", op("replace", "/spec", nil))}},
+		{"project: spec null", "named", []patchStep{step(specRequired, op("replace", "/spec", nil))}},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -130,9 +130,6 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 			u := &unstructured.Unstructured{Object: runtime.DeepCopyJSONValue(bases[c.target]).(obj)}
 			u.SetNamespace(ns)
 			u.SetName(fmt.Sprintf("%s-%d", u.GetName(), i))
-			if c.target == "named" {
-				set("spec.projectName", fmt.Sprintf("seq-%d-%s", i, ns))(u.Object)
-			}
 			if err := cp.Client.Create(ctx, u); err != nil {
 				t.Fatal(err)
 			}
