@@ -5,6 +5,7 @@ import (
 )
 
 // TalisInstanceSetSpec declares a number of identical Talis instances.
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy) || !has(self.strategy.rollingUpdate) || (has(self.replicas) ? self.replicas : 1) + (has(self.strategy.rollingUpdate.maxSurge) ? self.strategy.rollingUpdate.maxSurge : 1) <= 1500",message="replicas + strategy.rollingUpdate.maxSurge must be at most 1500: every instance of a rollout is listed in status, which must fit in one etcd object"
 type TalisInstanceSetSpec struct {
 	// ProjectRef names the TalisProject, in the same namespace, that holds the instances.
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectRef is immutable: instances cannot move between projects"
@@ -30,6 +31,7 @@ type TalisInstanceSetSpec struct {
 	// ProvisioningTimeout is how long an instance may take to become ready before it is replaced.
 	// A value the manager cannot parse would stop it from reading any set, so it is checked here.
 	// +kubebuilder:default="15m"
+	// +kubebuilder:validation:XValidation:rule="size(self) <= 32",message="provisioningTimeout must be at most 32 characters"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s')",message="provisioningTimeout must be a duration of at least 1s, such as 90s, 15m or 1h30m"
 	// +optional
 	ProvisioningTimeout *metav1.Duration `json:"provisioningTimeout,omitempty"`
@@ -143,6 +145,7 @@ type Volume struct {
 	Region string `json:"region,omitempty"`
 
 	// Filesystem to format the volume with, e.g. ext4.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Filesystem string `json:"filesystem,omitempty"`
 
@@ -179,9 +182,10 @@ type InstanceSetStrategy struct {
 // RollingUpdate bounds how far a rollout may go above and below the desired replicas.
 // +kubebuilder:validation:XValidation:rule="self.maxSurge > 0 || self.maxUnavailable > 0",message="maxSurge and maxUnavailable cannot both be 0"
 type RollingUpdate struct {
-	// MaxSurge is how many instances may exist above replicas during a rollout.
+	// MaxSurge is how many instances may exist above replicas during a rollout; replicas +
+	// maxSurge is at most 1500.
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=10000
+	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
 	// +optional
 	MaxSurge int32 `json:"maxSurge"`
@@ -199,15 +203,18 @@ type TalisInstance struct {
 	// ID is the Talis instance ID.
 	ID int64 `json:"id"`
 
-	// Name given to the instance in Talis.
+	// Name given to the instance in Talis (its first 64 bytes).
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	Name string `json:"name,omitempty"`
 
 	// State is the Talis status: pending, created, provisioning, ready or terminated.
+	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	State string `json:"state,omitempty"`
 
 	// PublicIP of the instance, once the provider reports it.
+	// +kubebuilder:validation:MaxLength=45
 	// +optional
 	PublicIP string `json:"publicIP,omitempty"`
 
@@ -216,6 +223,7 @@ type TalisInstance struct {
 	ProviderInstanceID int64 `json:"providerInstanceID,omitempty"`
 
 	// TemplateHash identifies the template the instance was created from.
+	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	TemplateHash string `json:"templateHash,omitempty"`
 
@@ -259,6 +267,7 @@ type PendingCreate struct {
 	Count int32 `json:"count"`
 
 	// TemplateHash of the requested instances.
+	// +kubebuilder:validation:MaxLength=16
 	TemplateHash string `json:"templateHash"`
 
 	// RequestedAt is when the call was about to be made.
@@ -281,10 +290,12 @@ type TalisInstanceSetStatus struct {
 	UpdatedReplicas int32 `json:"updatedReplicas"`
 
 	// TemplateHash identifies the current template.
+	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	TemplateHash string `json:"templateHash,omitempty"`
 
 	// ProjectName is the Talis project the instances live in.
+	// +kubebuilder:validation:MaxLength=320
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
@@ -294,14 +305,19 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	Identity string `json:"identity,omitempty"`
 
-	// Instances the set owns, including ones being terminated, in ID order.
+	// Instances the set owns, including ones being terminated, in ID order. At most 1600: no
+	// create takes it past 1500, and the rest is room for instances found in Talis unasked
+	// (adopted from a predecessor, or a late create).
 	// Atomic: only the operator writes it, and per-entry field ownership would cost the
 	// API server a managedFields diff over every instance on each status write.
+	// +kubebuilder:validation:MaxItems=1600
 	// +listType=atomic
 	// +optional
 	Instances []TalisInstance `json:"instances,omitempty"`
 
 	// PublicIPs of the live instances.
+	// +kubebuilder:validation:MaxItems=1600
+	// +kubebuilder:validation:items:MaxLength=45
 	// +listType=atomic
 	// +optional
 	PublicIPs []string `json:"publicIPs,omitempty"`
@@ -315,6 +331,8 @@ type TalisInstanceSetStatus struct {
 	PendingCreate *PendingCreate `json:"pendingCreate,omitempty"`
 
 	// Conditions: Ready, Progressing, Degraded, and kstatus's Reconciling and Stalled.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -324,6 +342,17 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
+
+// Bounds that keep a set's status within what one etcd object holds (1.5 MiB by default); the
+// markers above repeat them, and test/reliability measures the largest status they allow.
+const (
+	// MaxPlannedInstances bounds replicas + maxSurge and the status entries a create may lead to.
+	MaxPlannedInstances = 1500
+	// MaxStatusInstances is status.instances' maxItems.
+	MaxStatusInstances = 1600
+	// MaxConditionMessage is the longest condition message the CRD accepts.
+	MaxConditionMessage = 4096
+)
 
 const (
 	// DeleteInstancesAnnotation lists Talis instance IDs (comma separated) to remove first on scale down.
@@ -346,7 +375,8 @@ type TalisInstanceSet struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TalisInstanceSetSpec   `json:"spec,omitempty"`
+	// +required
+	Spec   TalisInstanceSetSpec   `json:"spec"`
 	Status TalisInstanceSetStatus `json:"status,omitempty"`
 }
 

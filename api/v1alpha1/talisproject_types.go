@@ -77,6 +77,7 @@ type TalisProjectStatus struct {
 	ProjectID int64 `json:"projectID,omitempty"`
 
 	// ProjectName is the name the project has in Talis; recorded before it is created.
+	// +kubebuilder:validation:MaxLength=320
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
@@ -90,6 +91,8 @@ type TalisProjectStatus struct {
 	Endpoint string `json:"endpoint,omitempty"`
 
 	// Conditions: Ready, Reconciling, Stalled.
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -101,6 +104,9 @@ type TalisProjectStatus struct {
 }
 
 // TalisProject is a project in Talis; TalisInstanceSets create their instances in it.
+// A project made before spec was required may have none: one added later must not carry the
+// fields that were fixed (to their defaults) when the project was created.
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.spec) || !has(self.spec) || (!has(self.spec.projectName) && !has(self.spec.ownerID) && !has(self.spec.description))",message="this project was created without spec: one added now cannot set projectName, ownerID or description, which Talis fixed at creation"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=tp;tproj,categories=talis
@@ -113,7 +119,8 @@ type TalisProject struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	Spec   TalisProjectSpec   `json:"spec,omitempty"`
+	// +required
+	Spec   TalisProjectSpec   `json:"spec"`
 	Status TalisProjectStatus `json:"status,omitempty"`
 }
 

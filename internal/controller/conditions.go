@@ -15,7 +15,7 @@ func setCondition(conds *[]metav1.Condition, gen int64, typ string, status bool,
 		s = metav1.ConditionTrue
 	}
 	meta.SetStatusCondition(conds, metav1.Condition{
-		Type: typ, Status: s, Reason: reason, Message: message, ObservedGeneration: gen,
+		Type: typ, Status: s, Reason: reason, Message: clip(message, infrav1.MaxConditionMessage), ObservedGeneration: gen,
 	})
 }
 

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,4 +36,15 @@ func reasonOf(conds []metav1.Condition, typ string) string {
 		return c.Reason
 	}
 	return ""
+}
+
+// clip cuts s to at most n bytes on a rune boundary (and so to at most n characters).
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -152,7 +152,9 @@ func creations(ps planSpec, insts, live, cur []infrav1.TalisInstance, condemned 
 		}
 	}
 	want := ps.replicas - len(cur)
-	room := ps.replicas + ps.maxSurge - alive
+	// Entries being terminated stay in status until Talis shows them gone; creates wait for them
+	// rather than grow status past what one etcd object holds.
+	room := min(ps.replicas+ps.maxSurge-alive, infrav1.MaxPlannedInstances-len(insts))
 	if ps.recreate {
 		for _, in := range insts {
 			if in.TemplateHash != ps.templateHash {

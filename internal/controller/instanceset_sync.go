@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -137,9 +139,10 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Durat
 }
 
 func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time) {
-	inst.Name = in.Name
-	inst.State = string(in.Status)
-	inst.PublicIP = in.PublicIP
+	// Clipped to the CRD's bounds: a longer value from Talis would fail every status write.
+	inst.Name = clip(in.Name, 64)
+	inst.State = clip(string(in.Status), 16)
+	inst.PublicIP = clip(in.PublicIP, 45)
 	inst.ProviderInstanceID = int64(in.ProviderInstanceID)
 	if in.Status == talis.InstanceStatusReady && inst.ReadyAt == nil {
 		inst.ReadyAt = &metav1.Time{Time: seen}
@@ -158,13 +161,22 @@ func instancesFromCreate(created []*talis.Instance, pc *infrav1.PendingCreate, n
 	return out
 }
 
+// describeIDs lists IDs for an event or condition message: events.k8s.io refuses notes over
+// 1 KB, so past maxListedIDs only a count is given.
 func describeIDs(ids []int64) string {
-	s := ""
+	var b strings.Builder
 	for i, id := range ids {
-		if i > 0 {
-			s += ","
+		if i == maxListedIDs {
+			fmt.Fprintf(&b, ",… and %d more", len(ids)-i)
+			break
 		}
-		s += fmt.Sprint(id)
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
 	}
-	return s
+	return b.String()
 }
+
+// maxListedIDs keeps a list under 250 bytes even with 20-digit IDs.
+const maxListedIDs = 10
