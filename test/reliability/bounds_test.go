@@ -245,7 +245,9 @@ func TestLargestStatusFitsInOneObject(t *testing.T) {
 	if len(s.Status.Instances) != len(st.Instances) {
 		t.Fatalf("stored %d instances, wrote %d", len(s.Status.Instances), len(st.Instances))
 	}
-	if spare := ceiling - stored; spare < ceiling/5 {
+	// The measured object already carries the most annotations the API server allows; what is
+	// left unbounded (labels, finalizers) needs far less than 15%.
+	if spare := ceiling - stored; spare < ceiling*3/20 {
 		t.Errorf("stored %d bytes: only %d bytes (%.0f%%) below the largest object stored; the bounds leave too little margin",
 			stored, spare, 100*float64(spare)/float64(ceiling))
 	}
