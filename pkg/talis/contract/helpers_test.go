@@ -1,6 +1,6 @@
 // Package contract runs every pkg/talis client method against the
 // pkg/talis/emulator server over real HTTP and checks both sides against the
-// wire protocol in /work/shared/talis-api.md: what the client puts on the wire
+// real server's wire protocol (docs/talis-client.md): what the client puts on the wire
 // (recorded by an http.RoundTripper) and what it decodes (compared with the
 // emulator's own wire types, its ledger and its request statistics).
 package contract

@@ -13,7 +13,7 @@ import (
 )
 
 // ---------------------------------------------------------------------------
-// What the server reads, per talis-api.md. Keys outside these sets would be
+// What the real server reads (docs/talis-client.md). Keys outside these sets would be
 // ignored by the server (or mean something else), so the client must not
 // rely on them.
 
