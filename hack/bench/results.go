@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
@@ -187,8 +188,17 @@ func loadAvg() string {
 	return strings.Join(f[:3], " ")
 }
 
+// commandLine is the command as run, with paths made relative to the working directory (the
+// repository root under `make bench`) so that the report names no path outside the repository.
 func commandLine() string {
-	args := append([]string{"go run ./hack/bench"}, os.Args[1:]...)
+	wd, _ := os.Getwd()
+	args := []string{"go run ./hack/bench"}
+	for _, a := range os.Args[1:] {
+		if rel, err := filepath.Rel(wd, a); err == nil && filepath.IsAbs(a) && !strings.HasPrefix(rel, "..") {
+			a = rel
+		}
+		args = append(args, a)
+	}
 	return strings.Join(args, " ")
 }
 
