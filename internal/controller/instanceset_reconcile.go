@@ -198,6 +198,10 @@ func (r *TalisInstanceSetReconciler) requeue(key client.ObjectKey, s *infrav1.Ta
 		return ctrl.Result{RequeueAfter: r.polls.next(key, changed)}
 	}
 	r.polls.steady(key)
+	if watchingTerminated(&s.Status) {
+		// Look often enough to terminate again promptly if a create brings one back.
+		return ctrl.Result{RequeueAfter: r.Timing.PollMax, Priority: ptr.To(lowPriority)}
+	}
 	return ctrl.Result{RequeueAfter: jitter(r.Timing.Resync), Priority: ptr.To(lowPriority)}
 }
 
@@ -342,6 +346,17 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 			st.Instances[i].TerminateRequestedAt = &metav1.Time{Time: now}
 		}
 	}
+}
+
+// watchingTerminated is true while status keeps an instance seen terminated before its create
+// was known to be done.
+func watchingTerminated(st *infrav1.TalisInstanceSetStatus) bool {
+	for _, in := range st.Instances {
+		if in.TerminatedAt != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // isNewSet is true for a set that has never made a create call: its attempt counter is written

@@ -37,7 +37,9 @@ func (r *TalisInstanceSetReconciler) assess(s *infrav1.TalisInstanceSet, ps plan
 	want := int32(ps.replicas)
 	terminating := 0
 	for _, in := range st.Instances {
-		if in.TerminatingSince != nil {
+		// An instance seen terminated and only watched in case its create undoes that is
+		// not part of the fleet: it does not keep the set from being Ready.
+		if in.TerminatingSince != nil && in.TerminatedAt == nil {
 			terminating++
 		}
 	}

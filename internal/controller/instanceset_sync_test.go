@@ -6,6 +6,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
@@ -147,4 +148,23 @@ func equalish(a, b any) bool {
 		return slices.Equal(as, bs) || len(as)+len(bs) == 0
 	}
 	return a == b
+}
+
+// An instance that is only watched after its terminate (in case its create undoes it) is not
+// part of the fleet: a set whose live instances are all as wanted is Ready meanwhile.
+func TestWatchedTerminatedInstanceDoesNotKeepTheSetFromReady(t *testing.T) {
+	now := metav1.Now()
+	s := &infrav1.TalisInstanceSet{Spec: infrav1.TalisInstanceSetSpec{Replicas: ptr.To[int32](1)}}
+	s.Status.Instances = []infrav1.TalisInstance{
+		{ID: 1, State: "terminated", TerminatingSince: &now, TerminateRequestedAt: &now, TerminatedAt: &now},
+		{ID: 2, State: "ready", CreatedAt: &now, ReadyAt: &now},
+	}
+	ps := planSpecFor(s, "")
+	summarize(s, ps)
+	if h := (&TalisInstanceSetReconciler{}).assess(s, ps, syncResult{}, plan{}); !h.ready {
+		t.Fatalf("not ready: %+v", h)
+	}
+	if !watchingTerminated(&s.Status) {
+		t.Fatal("the watched instance is not noticed")
+	}
 }
