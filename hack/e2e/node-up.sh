@@ -33,7 +33,7 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: e2e
-  cluster: {server: "https://127.0.0.1:${APISERVER_PORT}", certificate-authority: "$pki/ca.crt"}
+  cluster: {server: "https://${NODE_IP}:${APISERVER_PORT}", certificate-authority: "$pki/ca.crt"}
 users:
 - name: u
   user: {client-certificate: "$pki/$2.crt", client-key: "$pki/$2.key"}
@@ -52,7 +52,7 @@ start etcd "$envtest_bin/etcd" --data-dir "$E2E_DIR/etcd" --name e2e \
   --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
   --initial-cluster "e2e=http://127.0.0.1:$((ETCD_PORT + 1))" --unsafe-no-fsync
 start kube-apiserver "$envtest_bin/kube-apiserver" --etcd-servers "http://127.0.0.1:${ETCD_PORT}" \
-  --bind-address 0.0.0.0 --secure-port "$APISERVER_PORT" --advertise-address "$NODE_IP" \
+  --bind-address "$NODE_IP" --secure-port "$APISERVER_PORT" --advertise-address "$NODE_IP" \
   --service-cluster-ip-range "$SERVICE_CIDR" --cert-dir "$E2E_DIR/apiserver" \
   --client-ca-file "$pki/ca.crt" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
   --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key" \
