@@ -96,8 +96,8 @@ func checkMetrics(t *testing.T, url, reader, nobody string) {
 		if code != http.StatusOK {
 			return fmt.Errorf("status %d", code)
 		}
-		if !contains(body, "controller_runtime_reconcile_total") {
-			return fmt.Errorf("no controller_runtime_reconcile_total in %d bytes", len(body))
+		if !contains(body, "rest_client_requests_total") {
+			return fmt.Errorf("no rest_client_requests_total in %d bytes", len(body))
 		}
 		return nil
 	})
