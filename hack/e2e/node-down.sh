@@ -36,6 +36,16 @@ stop etcd
 findmnt -rn -o TARGET | grep -F "$E2E_DIR/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 ip link del "$BRIDGE" 2>/dev/null || true
 [ -n "$node_bin" ] && [ -x "$node_bin/kube-proxy" ] && "$node_bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
+# The kubelet's own chains (KUBE-FIREWALL, canaries) and anything kube-proxy left: only this node makes KUBE-*.
+for ipt in iptables ip6tables; do
+  for t in filter nat mangle; do
+    "$ipt" -t "$t" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j KUBE-' | grep -vE '^-A KUBE-' | sed 's/^-A/-D/' |
+      while read -r rule; do eval "$ipt -t $t $rule" 2>/dev/null || true; done
+    chains="$("$ipt" -t "$t" -S 2>/dev/null | awk '/^-N KUBE-/ {print $2}')"
+    for c in $chains; do "$ipt" -t "$t" -F "$c" 2>/dev/null || true; done
+    for c in $chains; do "$ipt" -t "$t" -X "$c" 2>/dev/null || true; done
+  done
+done
 for sub in /sys/fs/cgroup/*/; do
   [ -d "${sub}kubepods" ] && find "${sub}kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 done

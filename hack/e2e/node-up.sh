@@ -86,6 +86,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   netns_mounts_under_state_dir = true
+  # Root here lacks CAP_SYS_RESOURCE, so runc cannot lower oom_score_adj (the sandbox asks for -998).
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$E2E_DIR/cni/net.d"
@@ -143,6 +145,7 @@ clusterCIDR: $POD_CIDR
 # Replies from a Service's pod then return through the node, bridge netfilter or not.
 iptables: {masqueradeAll: true}
 conntrack: {maxPerCore: 0}
+nodePortAddresses: ["${NODE_IP}/32"]
 healthzBindAddress: "127.0.0.1:20256"
 metricsBindAddress: "127.0.0.1:20249"
 YAML
