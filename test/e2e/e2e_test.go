@@ -202,7 +202,8 @@ metadata: {name: kustomized, namespace: talis-e2e}
 spec:
   projectRef: {name: kustomized}
   replicas: 2
-  template: {provider: do, region: nyc1, size: s-1vcpu-1gb, image: ubuntu-22-04-x64}
+  template:
+    {provider: do, region: nyc1, size: s-1vcpu-1gb, image: ubuntu-22-04-x64, volumes: [{name: data, sizeGB: 10}]}
 `, talisURL)
 	e.kIn(t, objects, "apply", "-f", "-")
 	s := e.waitSetReady(t, "talis-e2e", "kustomized", 2)
