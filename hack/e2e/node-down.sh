@@ -49,6 +49,11 @@ done
 for sub in /sys/fs/cgroup/*/; do
   [ -d "${sub}kubepods" ] && find "${sub}kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 done
+# Fixed host paths the kubelet and containerd use whatever their flags say: remove what this node left.
+find /var/log/containers -maxdepth 1 -lname "$E2E_DIR/*" -delete 2>/dev/null || true
+rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/log/containers \
+  /run/containerd/runc/k8s.io /run/containerd/runc /run/containerd/fifo /run/containerd/s /run/containerd 2>/dev/null || true
 ip addr del "${NODE_IP}/32" dev lo 2>/dev/null || true
 [ -f "$E2E_DIR/ip_forward.orig" ] && cat "$E2E_DIR/ip_forward.orig" >/proc/sys/net/ipv4/ip_forward
 rm -rf "$E2E_DIR"

@@ -15,9 +15,16 @@ node_bin="$(K8S_VERSION="$K8S_VERSION" "$root/hack/e2e/node-assets.sh")"
 echo "e2e: binaries and images ready after $((SECONDS - t0))s" >&2
 
 down() {
+  local rc=$?
+  if [ "$rc" != 0 ] && [ -f "$KUBECONFIG_ADMIN" ]; then
+    "$node_bin/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" get all,events -A -o wide >"$E2E_DIR/logs/cluster.txt" 2>&1 || true
+    echo "e2e failed: node logs and cluster state in bin/e2e/logs/" >&2
+  fi
   rm -rf "$root/bin/e2e/logs"; cp -r "$E2E_DIR/logs" "$root/bin/e2e/logs" 2>/dev/null || true
   "$root/hack/e2e/node-down.sh" "$node_bin"
 }
+# A run of this clone that was killed leaves its node behind: take it down first.
+"$root/hack/e2e/node-down.sh" "$node_bin"
 trap down EXIT
 "$root/hack/e2e/node-up.sh" "$envtest_bin" "$node_bin"
 echo "e2e: node up after $((SECONDS - t0))s" >&2
