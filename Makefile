@@ -76,6 +76,10 @@ test-quick: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HEL
 fuzz: ## Run each fuzz target for FUZZTIME (default 20s).
 	hack/fuzz.sh $${FUZZTIME:-20s}
 
+.PHONY: test-e2e
+test-e2e: envtest helm-crds $(KUSTOMIZE) $(HELM) ## As root: a single-node Kubernetes built from source, the chart and config/default installed and checked in-cluster (test/e2e).
+	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" hack/e2e/run.sh 2>&1 | tee $(LOCALBIN)/test-e2e-output.txt
+
 ##@ Build
 
 .PHONY: build

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the node's Kubernetes binaries (kubelet, kube-controller-manager, kube-scheduler, kube-proxy,
+# kubectl) from source through the Go module proxy, the way hack/envtest-assets.sh builds kube-apiserver,
+# caches them per version outside the repo and copies them to bin/e2e/k8s/<version>-<os>-<arch>/.
+# Prints that directory.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-1.37.2}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
+dest="${root}/bin/e2e/k8s/${K8S_VERSION}-${goos}-${goarch}"
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/talis-operator/e2e/node-${K8S_VERSION}-${goos}-${goarch}"
+bins=(kubelet kube-controller-manager kube-scheduler kube-proxy kubectl)
+
+have() { for b in "${bins[@]}"; do [ -x "$1/$b" ] || return 1; done; }
+
+if have "$dest"; then echo "$dest"; exit 0; fi
+if ! have "$cache"; then
+  work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+  export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
+  echo "building ${bins[*]} v${K8S_VERSION} from source (several minutes, once)" >&2
+
+  # Same throw-away module as hack/envtest-assets.sh: pin each staging module to the release tag.
+  mkdir -p "$work/k8s" "$work/out"
+  kmod="$(cd "$work" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  {
+    echo "module e2enodebuild"
+    echo "go $(go env GOVERSION | sed 's/^go//')"
+    echo "require k8s.io/kubernetes v${K8S_VERSION}"
+    awk '/^\t?k8s\.io\/[a-z0-9-]+ v0\.0\.0( |$)/ {print $1}' "$kmod" | sort -u |
+      while read -r m; do echo "replace ${m} => ${m} v0.${K8S_VERSION#1.}"; done
+  } >"$work/k8s/go.mod"
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  pkgs=(); for b in "${bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  (cd "$work/k8s"
+   { echo '//go:build tools'; echo; echo 'package tools'; echo
+     for p in "${pkgs[@]}"; do echo "import _ \"$p\""; done; } >tools.go
+   go get "k8s.io/kubernetes@v${K8S_VERSION}" >&2
+   go mod tidy -e >/dev/null 2>&1 || true
+   # One go build for all five shares the compile of the common packages.
+   go build -trimpath -o "$work/out/" -ldflags "-s -w \
+     -X k8s.io/component-base/version.gitVersion=v${K8S_VERSION} \
+     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} \
+     -X k8s.io/component-base/version.gitTreeState=clean" "${pkgs[@]}")
+
+  mkdir -p "$(dirname "$cache")"
+  rm -rf "$cache.tmp"; mv "$work/out" "$cache.tmp"; rm -rf "$cache"; mv "$cache.tmp" "$cache"
+fi
+
+mkdir -p "$(dirname "$dest")"
+rm -rf "$dest.tmp"; cp -r "$cache" "$dest.tmp"; rm -rf "$dest"; mv "$dest.tmp" "$dest"
+echo "$dest"
