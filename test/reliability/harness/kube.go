@@ -68,14 +68,20 @@ func SetReady(ctx context.Context, c client.Client, key SetKey, n int) error {
 		return err
 	}
 	cond := meta.FindStatusCondition(s.Status.Conditions, infrav1.ConditionReady)
+	entries := 0
+	for _, in := range s.Status.Instances {
+		if in.TerminatedAt == nil { // terminated in Talis, only watched in case its create undoes it
+			entries++
+		}
+	}
 	switch {
 	case cond == nil:
 		return fmt.Errorf("%s: no Ready condition", key)
 	case cond.Status != metav1.ConditionTrue || cond.ObservedGeneration != s.Generation:
 		return fmt.Errorf("%s: Ready=%s (%s: %s) at generation %d of %d", key, cond.Status, cond.Reason, cond.Message, cond.ObservedGeneration, s.Generation)
-	case int(s.Status.ReadyReplicas) != n || int(s.Status.Replicas) != n || int(s.Status.UpdatedReplicas) != n || len(s.Status.Instances) != n:
+	case int(s.Status.ReadyReplicas) != n || int(s.Status.Replicas) != n || int(s.Status.UpdatedReplicas) != n || entries != n:
 		return fmt.Errorf("%s: %d ready, %d replicas, %d updated, %d in status, want %d", key, s.Status.ReadyReplicas, s.Status.Replicas,
-			s.Status.UpdatedReplicas, len(s.Status.Instances), n)
+			s.Status.UpdatedReplicas, entries, n)
 	case s.Status.PendingCreate != nil:
 		return fmt.Errorf("%s: create attempt %d still pending", key, s.Status.PendingCreate.Attempt)
 	}

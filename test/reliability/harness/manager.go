@@ -225,6 +225,6 @@ func ManagerArgs(talisURL string, extra ...string) []string {
 	args := []string{"--talis-url", talisURL, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 		"--poll-min", "200ms", "--poll-max", "2s", "--error-retry", "2s", "--terminate-retry", "5s",
 		"--resync-period", "1m", "--talis-min-list-interval", "200ms", "--talis-timeout", "3s",
-		"--talis-rate-limit", "50", "--concurrency", "4", "--cluster-id", ClusterID}
+		"--talis-rate-limit", "50", "--concurrency", "4", "--cluster-id", ClusterID, "--terminate-settle", "10s"}
 	return append(args, extra...)
 }
