@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,15 +188,28 @@ func (e env) kustomizeDefault(t *testing.T, talisURL string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("kustomize edit set image: %v\n%s", err, out)
 	}
+	// What a user does before `make deploy`: set the manager's Talis URL (projects may only use
+	// another one the admin allows, with a key Secret of their own).
+	mf := filepath.Join(dir, "config/manager/manager.yaml")
+	raw, err := os.ReadFile(mf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withURL := strings.Replace(string(raw), "- name: TALIS_URL\n          value: \"\"", "- name: TALIS_URL\n          value: "+strconv.Quote(talisURL), 1)
+	if withURL == string(raw) {
+		t.Fatal("config/manager/manager.yaml has no empty TALIS_URL to set")
+	}
+	if err := os.WriteFile(mf, []byte(withURL), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	manifests := run(t, "", e.kustomize, "build", filepath.Join(dir, "config/default"))
 	e.kIn(t, manifests, "apply", "-f", "-")
 	e.checkPods(t, kustomizeNS)
 
-	objects := fmt.Sprintf(`apiVersion: infra.talis.io/v1alpha1
+	objects := (`apiVersion: infra.talis.io/v1alpha1
 kind: TalisProject
 metadata: {name: kustomized, namespace: talis-e2e}
-spec:
-  connection: {url: %q}
+spec: {description: config/default install}
 ---
 apiVersion: infra.talis.io/v1alpha1
 kind: TalisInstanceSet
@@ -204,7 +219,7 @@ spec:
   replicas: 2
   template:
     {provider: do, region: nyc1, size: s-1vcpu-1gb, image: ubuntu-22-04-x64, volumes: [{name: data, sizeGB: 10}]}
-`, talisURL)
+`)
 	e.kIn(t, objects, "apply", "-f", "-")
 	s := e.waitSetReady(t, "talis-e2e", "kustomized", 2)
 	checkLedger(t, talisURL, s.Status.ProjectName, 2)
