@@ -57,6 +57,12 @@ var _ = Describe("Status writes while instances provision", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	converge := func(detailWrite time.Duration) (writes int) {
+		// Instances stay short of ready long enough for a poll to see them so, however loaded
+		// the machine: otherwise intent and Ready can be the only writes even without pacing.
+		slow := suiteDelays
+		slow.Ready = time.Second
+		emu.SetDelays(slow)
+		DeferCleanup(func() { emu.SetDelays(suiteDelays) })
 		timing := testTiming()
 		timing.DetailWrite = detailWrite
 		timing.Resync = time.Second // drift is found by the steady-state poll

@@ -131,7 +131,9 @@ func TestMalformedTalisResponses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			defer srv.Close()
-			c, err := talis.NewClient(&talis.Options{BaseURL: srv.URL, APIKey: key, Timeout: 2 * time.Second,
+			// Long enough to read a 64 MiB body under -race on a loaded machine (it once timed
+			// out at 2 s in CI-like runs); the endless bodies still end at the size cap.
+			c, err := talis.NewClient(&talis.Options{BaseURL: srv.URL, APIKey: key, Timeout: 10 * time.Second,
 				Retry: talis.RetryPolicy{MaxAttempts: 1}})
 			if err != nil {
 				t.Fatal(err)
