@@ -7,6 +7,7 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-3.7.0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "${root}/hack/lib/k8s-module.sh"
 goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
 dest="${root}/bin/k8s/${K8S_VERSION}-${goos}-${goarch}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/talis-operator/envtest/${K8S_VERSION}-etcd${ETCD_VERSION}-${goos}-${goarch}"
@@ -19,17 +20,9 @@ if ! have "$cache"; then
   export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
   echo "building kube-apiserver v${K8S_VERSION} and etcd v${ETCD_VERSION} from source (a few minutes, once)" >&2
 
-  # kube-apiserver: k8s.io/kubernetes requires its staging modules at v0.0.0; pin each to the release tag.
+  # kube-apiserver, through a throw-away module (hack/lib/k8s-module.sh).
   mkdir -p "$work/k8s" "$work/out"
-  kmod="$(cd "$work" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  {
-    echo "module envtestbuild"
-    echo "go $(go env GOVERSION | sed 's/^go//')"
-    echo "require k8s.io/kubernetes v${K8S_VERSION}"
-    awk '/^\t?k8s\.io\/[a-z0-9-]+ v0\.0\.0( |$)/ {print $1}' "$kmod" | sort -u |
-      while read -r m; do echo "replace ${m} => ${m} v0.${K8S_VERSION#1.}"; done
-  } >"$work/k8s/go.mod"
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  k8s_module "$work/k8s" envtestbuild "$K8S_VERSION"
   (cd "$work/k8s" && go mod tidy -e >/dev/null 2>&1 || true
    cat >tools.go <<'GO'
 //go:build tools
@@ -39,10 +32,7 @@ package tools
 import _ "k8s.io/kubernetes/cmd/kube-apiserver"
 GO
    go get "k8s.io/kubernetes/cmd/kube-apiserver@v${K8S_VERSION}" >&2
-   go build -trimpath -o "$work/out/kube-apiserver" -ldflags "-s -w \
-     -X k8s.io/component-base/version.gitVersion=v${K8S_VERSION} \
-     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} \
-     -X k8s.io/component-base/version.gitTreeState=clean" k8s.io/kubernetes/cmd/kube-apiserver)
+   go build -trimpath -o "$work/out/kube-apiserver" -ldflags "$(k8s_ldflags "$K8S_VERSION")" k8s.io/kubernetes/cmd/kube-apiserver)
 
   mkdir -p "$work/etcd"
   (cd "$work/etcd" && printf 'module etcdbuild\ngo %s\n' "$(go env GOVERSION | sed 's/^go//')" >go.mod &&

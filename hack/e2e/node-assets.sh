@@ -7,6 +7,7 @@ set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "${root}/hack/lib/k8s-module.sh"
 goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
 dest="${root}/bin/e2e/k8s/${K8S_VERSION}-${goos}-${goarch}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/talis-operator/e2e/node-${K8S_VERSION}-${goos}-${goarch}"
@@ -20,17 +21,9 @@ if ! have "$cache"; then
   export GOWORK=off GOFLAGS=-mod=mod CGO_ENABLED=0
   echo "building ${bins[*]} v${K8S_VERSION} from source (several minutes, once)" >&2
 
-  # Same throw-away module as hack/envtest-assets.sh: pin each staging module to the release tag.
+  # The throw-away module of hack/lib/k8s-module.sh.
   mkdir -p "$work/k8s" "$work/out"
-  kmod="$(cd "$work" && go mod download -json "k8s.io/kubernetes@v${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
-  {
-    echo "module e2enodebuild"
-    echo "go $(go env GOVERSION | sed 's/^go//')"
-    echo "require k8s.io/kubernetes v${K8S_VERSION}"
-    awk '/^\t?k8s\.io\/[a-z0-9-]+ v0\.0\.0( |$)/ {print $1}' "$kmod" | sort -u |
-      while read -r m; do echo "replace ${m} => ${m} v0.${K8S_VERSION#1.}"; done
-  } >"$work/k8s/go.mod"
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  k8s_module "$work/k8s" e2enodebuild "$K8S_VERSION"
   pkgs=(); for b in "${bins[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   (cd "$work/k8s"
    { echo '//go:build tools'; echo; echo 'package tools'; echo
@@ -38,10 +31,7 @@ if ! have "$cache"; then
    go get "k8s.io/kubernetes@v${K8S_VERSION}" >&2
    go mod tidy -e >/dev/null 2>&1 || true
    # One go build for all five shares the compile of the common packages.
-   go build -trimpath -o "$work/out/" -ldflags "-s -w \
-     -X k8s.io/component-base/version.gitVersion=v${K8S_VERSION} \
-     -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} \
-     -X k8s.io/component-base/version.gitTreeState=clean" "${pkgs[@]}")
+   go build -trimpath -o "$work/out/" -ldflags "$(k8s_ldflags "$K8S_VERSION")" "${pkgs[@]}")
 
   mkdir -p "$(dirname "$cache")"
   rm -rf "$cache.tmp"; mv "$work/out" "$cache.tmp"; rm -rf "$cache"; mv "$cache.tmp" "$cache"

@@ -111,6 +111,36 @@ type admissionCase struct {
 	want []string
 }
 
+// createRejected creates each case's object in ns and requires the apiserver to refuse it with
+// an error that accept takes and a message holding every wanted substring; it returns how many
+// were refused that way.
+func createRejected(t *testing.T, ns string, cases []admissionCase, accept func(error) bool) (rejected int) {
+	t.Helper()
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := c.base()
+			c.mutate(o)
+			u := &unstructured.Unstructured{Object: o}
+			u.SetNamespace(ns)
+			u.SetName(fmt.Sprintf("bad-%d", i))
+			err := cp.Client.Create(ctx, u)
+			if err == nil {
+				t.Fatalf("accepted; want a rejection mentioning %q", c.want)
+			}
+			if !accept(err) {
+				t.Fatalf("want an Invalid error mentioning %q, got %T %v", c.want, err, err)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("message does not mention %q:\n%s", w, err)
+				}
+			}
+			rejected++
+		})
+	}
+	return rejected
+}
+
 // TestAdmissionRejectsInvalidObjects sends invalid objects to the apiserver and requires each
 // to be refused with a message that names the field and the rule.
 func TestAdmissionRejectsInvalidObjects(t *testing.T) {
@@ -181,29 +211,7 @@ func TestAdmissionRejectsInvalidObjects(t *testing.T) {
 		{"oversize description", validProject, set("spec.description", long(1025)), []string{"spec.description", "Too long"}},
 		{"config that is not an object", validProject, set("spec.config", "resources"), []string{"spec.config", "must be of type object"}},
 	}
-	rejected := 0
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			o := c.base()
-			c.mutate(o)
-			u := &unstructured.Unstructured{Object: o}
-			u.SetNamespace(ns)
-			u.SetName(fmt.Sprintf("bad-%d", i))
-			err := cp.Client.Create(ctx, u)
-			if err == nil {
-				t.Fatalf("accepted; want a rejection mentioning %q", c.want)
-			}
-			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
-				t.Fatalf("want an Invalid error, got %T %v", err, err)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("message does not mention %q:\n%s", w, err)
-				}
-			}
-			rejected++
-		})
-	}
+	rejected := createRejected(t, ns, cases, func(err error) bool { return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) })
 	t.Logf("%d invalid objects created, %d rejected at admission with the expected message", len(cases), rejected)
 }
 

@@ -284,24 +284,7 @@ func TestAdmissionRejectsSetsPastTheBounds(t *testing.T) {
 		{"oversize filesystem", validSet, set("spec.template.volumes.0.filesystem", strings.Repeat("f", 65)), []string{"filesystem", "Too long"}},
 		{"oversize provisioningTimeout", validSet, set("spec.provisioningTimeout", strings.Repeat("0", 31)+"1h"), []string{"provisioningTimeout must be at most 32 characters"}},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			o := c.base()
-			c.mutate(o)
-			u := &unstructured.Unstructured{Object: o}
-			u.SetNamespace(ns)
-			u.SetName(fmt.Sprintf("bad-%d", i))
-			err := cp.Client.Create(ctx, u)
-			if err == nil || !apierrors.IsInvalid(err) {
-				t.Fatalf("want an Invalid error mentioning %q, got %v", c.want, err)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("message does not mention %q:\n%s", w, err)
-				}
-			}
-		})
-	}
+	createRejected(t, ns, cases, apierrors.IsInvalid)
 	t.Run("scale past the sum", func(t *testing.T) {
 		o := validSet()
 		surge(600)(o)
