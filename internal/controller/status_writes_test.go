@@ -57,12 +57,6 @@ var _ = Describe("Status writes while instances provision", func() {
 	BeforeEach(func() { ns = newNamespace() })
 
 	converge := func(detailWrite time.Duration) (writes int) {
-		// Instances stay short of ready long enough for a poll to see them so, however loaded
-		// the machine: otherwise intent and Ready can be the only writes even without pacing.
-		slow := suiteDelays
-		slow.Ready = time.Second
-		emu.SetDelays(slow)
-		DeferCleanup(func() { emu.SetDelays(suiteDelays) })
 		timing := testTiming()
 		timing.DetailWrite = detailWrite
 		timing.Resync = time.Second // drift is found by the steady-state poll
@@ -97,7 +91,12 @@ var _ = Describe("Status writes while instances provision", func() {
 
 	It("writes every change when the interval is 0", func() {
 		// The same run without pacing records the created instances before they are ready:
-		// the count above is pacing's doing, not the emulator's speed.
+		// the count above is pacing's doing, not the emulator's speed. Instances stay short of
+		// ready long enough for a poll to see them so, however loaded the machine.
+		slow := suiteDelays
+		slow.Ready = time.Second
+		emu.SetDelays(slow)
+		DeferCleanup(func() { emu.SetDelays(suiteDelays) })
 		Expect(converge(0)).To(BeNumerically(">", 2))
 	})
 })
