@@ -1,9 +1,12 @@
 package v1alpha1
 
-// Condition types. Ready/Progressing/Degraded are for people; Reconciling/Stalled mirror them
-// for kstatus (Flux, kubectl wait --for=...), which reads only those two.
+// Condition types (docs/conditions.md). Ready says whether the fleet is what the spec asks, as
+// last observed; Synced whether the last attempt to reconcile with Talis worked. Reconciling and
+// Stalled are for kstatus (Flux, kubectl wait), which reads only those two: Stalled is True only
+// for what needs a person.
 const (
 	ConditionReady       = "Ready"
+	ConditionSynced      = "Synced"
 	ConditionProgressing = "Progressing"
 	ConditionDegraded    = "Degraded"
 	ConditionReconciling = "Reconciling"
@@ -15,13 +18,13 @@ const (
 	ReasonReady                  = "Ready"
 	ReasonCreating               = "Creating"
 	ReasonProvisioning           = "Provisioning"
-	ReasonScaling                = "Scaling"
 	ReasonRollingOut             = "RollingOut"
 	ReasonTerminating            = "Terminating"
-	ReasonReplacing              = "Replacing"
 	ReasonAsExpected             = "AsExpected"
 	ReasonPaused                 = "Paused"
+	ReasonReconcileSuccess       = "ReconcileSuccess"
 	ReasonProjectNotReady        = "ProjectNotReady"
+	ReasonWaitingForProject      = "WaitingForProject"
 	ReasonProjectNotFound        = "ProjectNotFound"
 	ReasonInvalidCredentials     = "InvalidCredentials"
 	ReasonCredentialsUnavailable = "CredentialsUnavailable"

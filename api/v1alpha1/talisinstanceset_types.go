@@ -330,7 +330,7 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	PendingCreate *PendingCreate `json:"pendingCreate,omitempty"`
 
-	// Conditions: Ready, Progressing, Degraded, and kstatus's Reconciling and Stalled.
+	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
 	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map

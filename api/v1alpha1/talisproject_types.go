@@ -90,7 +90,7 @@ type TalisProjectStatus struct {
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
-	// Conditions: Ready, Reconciling, Stalled.
+	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
 	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map

@@ -68,6 +68,7 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.DurationVar(&o.timing.PollMax, "poll-max", o.timing.PollMax, "Longest poll interval while instances are progressing.")
 	fs.DurationVar(&o.timing.ErrorRetry, "error-retry", o.timing.ErrorRetry, "Wait before retrying after an error a person or Talis must fix.")
 	fs.DurationVar(&o.timing.DetailWrite, "status-detail-interval", o.timing.DetailWrite, "Least time between two status writes of a set when the second only adds instance detail (IDs, states short of ready); health and ready counts are written at once. 0 writes every change.")
+	fs.DurationVar(&o.timing.MissingProjectGrace, "missing-project-grace", o.timing.MissingProjectGrace, "How long after a set is created a missing TalisProject is waited for before it is a Warning (applied together, sets often land first).")
 	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
 	fs.DurationVar(&o.timing.TerminateSettle, "terminate-settle", o.timing.TerminateSettle, "How long an instance terminated before it was ever ready stays watched (Talis lets a create that is still running undo a terminate); the set, and its deletion, wait for it.")
 	if err := fs.Parse(args); err != nil {

@@ -7,6 +7,120 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
 
+// The condition model (docs/conditions.md), one for both kinds:
+//
+//   - Ready: the fleet (the project) is what the spec asks, as last observed. Trouble reaching
+//     Talis leaves it as it was; it is only re-judged by an observation of this generation.
+//   - Synced: the last attempt to reconcile with Talis worked; False names why not.
+//   - Progressing: the operator is converging by itself, including retrying passing trouble.
+//   - Degraded: the fleet is short of what it was (instances lost or failed) while it is
+//     repaired, or a problem needs a person.
+//   - Reconciling and Stalled are kstatus's: Reconciling mirrors Progressing, Stalled is True
+//     only for what needs a person. The two are never True together.
+
+// health is the one summary a reconcile computes; apply fans it out into every condition.
+// Build it with the constructors below, never as a literal: they keep the combinations sound.
+type health struct {
+	observed    bool // the fleet was observed: Ready is judged from ready
+	ready       bool
+	unsynced    bool // the last attempt to reconcile with Talis failed or could not be made
+	progressing bool
+	degraded    bool
+	stalled     bool
+	paused      bool
+	reason      string
+	message     string
+}
+
+// fleetReady: everything is as the spec asks.
+func fleetReady(message string) health {
+	return health{observed: true, ready: true, reason: infrav1.ReasonReady, message: message}
+}
+
+// converging: not there yet, getting there without help.
+func converging(reason, message string) health {
+	return health{observed: true, progressing: true, reason: reason, message: message}
+}
+
+// repairing: something was lost or failed and is being replaced.
+func repairing(reason, message string) health {
+	return health{observed: true, progressing: true, degraded: true, reason: reason, message: message}
+}
+
+// readyButWarned: working as asked, but something a person should know about changed under it.
+func readyButWarned(reason, message string) health {
+	return health{observed: true, ready: true, degraded: true, reason: reason, message: message}
+}
+
+// retrying: reconciling with Talis failed in a way that passes by itself (or a dependency is
+// not there yet); the operator tries again.
+func retrying(reason, message string) health {
+	return health{unsynced: true, progressing: true, reason: reason, message: message}
+}
+
+// stalledOn: nothing the operator retries can fix this; a person has to.
+func stalledOn(reason, message string) health {
+	return health{unsynced: true, stalled: true, reason: reason, message: message}
+}
+
+// pausedHealth: the paused annotation stops every Talis call.
+func pausedHealth() health {
+	return health{unsynced: true, paused: true, reason: infrav1.ReasonPaused,
+		message: "paused by the " + infrav1.PausedAnnotation + `="true" annotation: no Talis calls are made`}
+}
+
+// warning says whether events about this state are Warnings.
+func (h health) warning() bool { return h.stalled || h.degraded || (h.unsynced && !h.paused) }
+
+// summaryReason is what changed, for events: the sync failure if there is one, else Ready's.
+func summaryReason(conds []metav1.Condition) string {
+	if c := findCondition(conds, infrav1.ConditionSynced); c != nil && c.Status == metav1.ConditionFalse {
+		return c.Reason
+	}
+	return reasonOf(conds, infrav1.ConditionReady)
+}
+
+func (h health) apply(conds *[]metav1.Condition, gen int64) {
+	h.applyReady(conds, gen)
+	if h.unsynced {
+		setCondition(conds, gen, infrav1.ConditionSynced, false, h.reason, h.message)
+	} else {
+		setCondition(conds, gen, infrav1.ConditionSynced, true, infrav1.ReasonReconcileSuccess, "")
+	}
+	quiet := infrav1.ReasonAsExpected
+	if h.paused {
+		quiet = infrav1.ReasonPaused
+	}
+	set := func(typ string, on bool) {
+		if on {
+			setCondition(conds, gen, typ, true, h.reason, h.message)
+		} else {
+			setCondition(conds, gen, typ, false, quiet, "")
+		}
+	}
+	set(infrav1.ConditionProgressing, h.progressing && !h.stalled)
+	set(infrav1.ConditionReconciling, h.progressing && !h.stalled)
+	set(infrav1.ConditionDegraded, h.degraded || h.stalled)
+	set(infrav1.ConditionStalled, h.stalled)
+}
+
+// applyReady judges Ready from an observation. Without one, Ready keeps what this generation
+// last observed; a Ready about an older spec says nothing about this one, so it turns False.
+func (h health) applyReady(conds *[]metav1.Condition, gen int64) {
+	if h.observed {
+		reason := h.reason
+		if h.ready {
+			reason = infrav1.ReasonReady
+		}
+		setCondition(conds, gen, infrav1.ConditionReady, h.ready, reason, h.message)
+		return
+	}
+	if c := findCondition(*conds, infrav1.ConditionReady); c != nil && c.ObservedGeneration == gen {
+		return
+	}
+	setCondition(conds, gen, infrav1.ConditionReady, false, h.reason, h.message)
+}
+
 // setCondition sets one condition; meta.SetStatusCondition keeps lastTransitionTime unless the
 // status flips, so routine polls that change nothing never make conditions flap.
 func setCondition(conds *[]metav1.Condition, gen int64, typ string, status bool, reason, message string) {
@@ -17,37 +131,4 @@ func setCondition(conds *[]metav1.Condition, gen int64, typ string, status bool,
 	meta.SetStatusCondition(conds, metav1.Condition{
 		Type: typ, Status: s, Reason: reason, Message: clip(message, infrav1.MaxConditionMessage), ObservedGeneration: gen,
 	})
-}
-
-// health is the one summary a reconcile computes; it fans out into every condition type,
-// including the kstatus pair (Reconciling/Stalled) that Flux and kubectl understand.
-type health struct {
-	ready       bool
-	progressing bool // converging by itself
-	degraded    bool // something is wrong that the operator is working around
-	stalled     bool // cannot go on without a person
-	reason      string
-	message     string
-}
-
-func (h health) apply(conds *[]metav1.Condition, gen int64) {
-	readyReason := h.reason
-	if h.ready {
-		readyReason = infrav1.ReasonReady
-	}
-	setCondition(conds, gen, infrav1.ConditionReady, h.ready, readyReason, h.message)
-
-	progReason, degReason := infrav1.ReasonAsExpected, infrav1.ReasonAsExpected
-	progMsg, degMsg := "", ""
-	if h.progressing {
-		progReason, progMsg = h.reason, h.message
-	}
-	if h.degraded || h.stalled {
-		degReason, degMsg = h.reason, h.message
-	}
-	setCondition(conds, gen, infrav1.ConditionProgressing, h.progressing, progReason, progMsg)
-	setCondition(conds, gen, infrav1.ConditionDegraded, h.degraded || h.stalled, degReason, degMsg)
-	// kstatus reads Reconciling before Stalled; a degraded object must read Failed, not InProgress.
-	setCondition(conds, gen, infrav1.ConditionReconciling, h.progressing && !h.degraded && !h.stalled, progReason, progMsg)
-	setCondition(conds, gen, infrav1.ConditionStalled, h.degraded || h.stalled, degReason, degMsg)
 }

@@ -2,9 +2,9 @@ package controller
 
 import (
 	"context"
-	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -120,18 +120,17 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		if !apierrors.IsNotFound(err) {
 			return ctrl.Result{}, err
 		}
-		if !s.DeletionTimestamp.IsZero() && len(s.Status.Instances) == 0 && s.Status.PendingCreate == nil {
+		if deletedAndEmpty(&s) {
 			return ctrl.Result{}, r.removeFinalizer(ctx, &s)
 		}
-		return r.finish(ctx, &s, health{stalled: true, reason: infrav1.ReasonProjectNotFound,
-			message: fmt.Sprintf("TalisProject %q not found in namespace %q", s.Spec.ProjectRef.Name, s.Namespace)}, r.Timing.ErrorRetry)
+		h, after := r.missingProject(&s)
+		return r.finish(ctx, &s, h, after)
 	}
 	if p.Status.ProjectID == 0 {
-		if !s.DeletionTimestamp.IsZero() && len(s.Status.Instances) == 0 && s.Status.PendingCreate == nil {
+		if deletedAndEmpty(&s) {
 			return ctrl.Result{}, r.removeFinalizer(ctx, &s) // nothing can exist in a project never created
 		}
-		return r.finish(ctx, &s, health{progressing: true, reason: infrav1.ReasonProjectNotReady,
-			message: fmt.Sprintf("waiting for TalisProject %q to be created in Talis", p.Name)}, r.Timing.ErrorRetry)
+		return r.finish(ctx, &s, projectNotCreated(&p), r.Timing.ErrorRetry)
 	}
 	return r.reconcileInstances(ctx, &s, &p)
 }
@@ -146,15 +145,19 @@ func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *inf
 	return nil
 }
 
+// markPaused says so in conditions; Ready keeps what was last observed.
 func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	setCondition(&s.Status.Conditions, s.Generation, infrav1.ConditionProgressing, false, infrav1.ReasonPaused,
-		"paused by the "+infrav1.PausedAnnotation+" annotation: no Talis calls are made")
+	before := s.Status.DeepCopy()
+	pausedHealth().apply(&s.Status.Conditions, s.Generation)
+	if equality.Semantic.DeepEqual(before, &s.Status) {
+		return nil
+	}
 	return client.IgnoreNotFound(r.writeStatus(ctx, s))
 }
 
 // finish writes conditions and status, and says when to look again.
 func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h health, after time.Duration) (ctrl.Result, error) {
-	before := reasonOf(s.Status.Conditions, infrav1.ConditionReady)
+	before := summaryReason(s.Status.Conditions)
 	h.apply(&s.Status.Conditions, s.Generation)
 	s.Status.ObservedGeneration = s.Generation
 	if err := r.writeStatus(ctx, s); err != nil {
@@ -163,9 +166,9 @@ func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.Tali
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if after := reasonOf(s.Status.Conditions, infrav1.ConditionReady); after != before {
+	if after := summaryReason(s.Status.Conditions); after != before {
 		kind := "Normal"
-		if h.degraded || h.stalled {
+		if h.warning() {
 			kind = "Warning"
 		}
 		r.Recorder.Eventf(s, nil, kind, after, "Reconcile", "%s", h.message)

@@ -179,7 +179,7 @@ func (r *TalisInstanceSetReconciler) act(ctx context.Context, conn *talisconn.Co
 		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
 	}
 	st := &s.Status
-	if !s.DeletionTimestamp.IsZero() && len(st.Instances) == 0 && st.PendingCreate == nil {
+	if deletedAndEmpty(s) {
 		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "All instances are terminated in Talis")
 		return ctrl.Result{}, r.removeFinalizer(ctx, s)
 	}
@@ -281,8 +281,8 @@ func (r *TalisInstanceSetReconciler) createFailed(ctx context.Context, conn *tal
 // project itself is gone: nothing the operator retries can fix that.
 func talisProblem(p *infrav1.TalisProject, conn *talisconn.Connection, action string, err error) health {
 	if talis.IsNotFound(err) {
-		return health{stalled: true, reason: infrav1.ReasonProjectNotFound,
-			message: fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err)}
+		return stalledOn(infrav1.ReasonProjectNotFound,
+			fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err))
 	}
 	return problem(action, err)
 }

@@ -44,44 +44,38 @@ func (r *TalisInstanceSetReconciler) assess(s *infrav1.TalisInstanceSet, ps plan
 		}
 	}
 	if !s.DeletionTimestamp.IsZero() {
-		return health{progressing: true, reason: infrav1.ReasonDeleting,
-			message: fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances))}
+		return converging(infrav1.ReasonDeleting, fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances)))
 	}
 	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
 		terminating == 0 && st.PendingCreate == nil && pl.create == 0
 	if settled {
-		return health{ready: true, message: fmt.Sprintf("%d/%d instances ready", st.ReadyReplicas, want)}
+		return fleetReady(fmt.Sprintf("%d/%d instances ready", st.ReadyReplicas, want))
 	}
 
-	h := health{progressing: true}
 	switch {
 	case len(pl.timedOut) > 0:
-		h.degraded, h.reason = true, infrav1.ReasonProvisioningTimeout
-		h.message = fmt.Sprintf("instance(s) %s not ready within %s; replacing them", describeIDs(pl.timedOut), ps.provisioning)
+		return repairing(infrav1.ReasonProvisioningTimeout,
+			fmt.Sprintf("instance(s) %s not ready within %s; replacing them", describeIDs(pl.timedOut), ps.provisioning))
 	case len(sync.vanished) > 0:
-		h.degraded, h.reason = true, infrav1.ReasonInstanceTerminated
-		h.message = fmt.Sprintf("instance(s) %s were terminated outside Kubernetes; replacing them", describeIDs(vanishedIDs(sync.vanished)))
+		return repairing(infrav1.ReasonInstanceTerminated,
+			fmt.Sprintf("instance(s) %s were terminated outside Kubernetes; replacing them", describeIDs(vanishedIDs(sync.vanished))))
 	case stillDegraded(st):
 		// Keep saying so until the replacements are ready: a poll in between must not flap.
 		c := findCondition(st.Conditions, infrav1.ConditionDegraded)
-		h.degraded, h.reason, h.message = true, c.Reason, c.Message
+		return repairing(c.Reason, c.Message)
 	case sync.createPending:
-		h.reason = infrav1.ReasonCreateOutcomeUnknown
-		h.message = fmt.Sprintf("looking up in Talis whether create attempt %d made its instances", st.PendingCreate.Attempt)
+		return converging(infrav1.ReasonCreateOutcomeUnknown,
+			fmt.Sprintf("looking up in Talis whether create attempt %d made its instances", st.PendingCreate.Attempt))
 	case st.UpdatedReplicas < st.Replicas || (st.UpdatedReplicas < want && st.Replicas >= want):
-		h.reason = infrav1.ReasonRollingOut
-		h.message = fmt.Sprintf("replacing outdated instances: %d/%d updated, %d ready", st.UpdatedReplicas, want, st.ReadyReplicas)
+		return converging(infrav1.ReasonRollingOut,
+			fmt.Sprintf("replacing outdated instances: %d/%d updated, %d ready", st.UpdatedReplicas, want, st.ReadyReplicas))
 	case st.Replicas > want || terminating > 0 && st.Replicas <= want && st.ReadyReplicas == st.Replicas && st.Replicas == want:
-		h.reason = infrav1.ReasonTerminating
-		h.message = fmt.Sprintf("terminating %d instance(s)", max(terminating, int(st.Replicas-want)))
+		return converging(infrav1.ReasonTerminating, fmt.Sprintf("terminating %d instance(s)", max(terminating, int(st.Replicas-want))))
 	case st.Replicas < want || pl.create > 0:
-		h.reason = infrav1.ReasonCreating
-		h.message = fmt.Sprintf("creating instances: %d/%d exist, %d ready", st.Replicas, want, st.ReadyReplicas)
+		return converging(infrav1.ReasonCreating, fmt.Sprintf("creating instances: %d/%d exist, %d ready", st.Replicas, want, st.ReadyReplicas))
 	default:
-		h.reason = infrav1.ReasonProvisioning
-		h.message = fmt.Sprintf("waiting for instances to become ready: %d/%d ready", st.ReadyReplicas, want)
+		return converging(infrav1.ReasonProvisioning, fmt.Sprintf("waiting for instances to become ready: %d/%d ready", st.ReadyReplicas, want))
 	}
-	return h
 }
 
 func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {

@@ -72,8 +72,8 @@ func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (health, time.Duration) {
 	if p.Status.ProjectName == "" && squatsDefault(p) {
-		return health{stalled: true, reason: infrav1.ReasonNameForbidden, message: fmt.Sprintf(
-			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)}, r.Timing.Resync
+		return stalledOn(infrav1.ReasonNameForbidden, fmt.Sprintf(
+			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)), r.Timing.Resync
 	}
 	if p.Status.ProjectName == "" {
 		p.Status.ProjectName = r.talisProjectName(p)
@@ -101,8 +101,8 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 	case err == nil:
 		p.Status.ProjectID = int64(got.ID)
 	case talis.IsNotFound(err) && p.Status.ProjectID != 0:
-		return health{stalled: true, reason: infrav1.ReasonProjectNotFound,
-			message: fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)}, r.Timing.Resync
+		return stalledOn(infrav1.ReasonProjectNotFound,
+			fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)), r.Timing.Resync
 	case talis.IsNotFound(err):
 		if h, ok := r.create(ctx, conn, p); !ok {
 			return h, r.Timing.ErrorRetry
@@ -113,7 +113,7 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 	if h, drifted := r.drift(p); drifted {
 		return h, r.Timing.Resync
 	}
-	return health{ready: true, message: fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)}, jitter(r.Timing.Resync)
+	return fleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), jitter(r.Timing.Resync)
 }
 
 func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject) (health, bool) {
@@ -123,7 +123,7 @@ func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Con
 	}
 	config, err := configWithMarker(p, r.marker(p))
 	if err != nil {
-		return health{stalled: true, reason: infrav1.ReasonTalisRejected, message: err.Error()}, false
+		return stalledOn(infrav1.ReasonTalisRejected, err.Error()), false
 	}
 	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner, Config: config}
 	created, err := conn.Client.CreateProject(ctx, params)
@@ -131,8 +131,8 @@ func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Con
 		// Ours from a create whose response was lost, or someone else's / a deleted one's name.
 		got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
 		if gerr != nil {
-			return health{stalled: true, reason: infrav1.ReasonNameReserved,
-				message: fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name", name)}, false
+			return stalledOn(infrav1.ReasonNameReserved,
+				fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name", name)), false
 		}
 		if h, ok := r.mayUse(ctx, p, &got); !ok {
 			return h, false
@@ -157,8 +157,7 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 		return ctrl.Result{}, err
 	}
 	if n := len(sets.Items); n > 0 {
-		h := health{progressing: true, reason: infrav1.ReasonWaitingForInstanceSets,
-			message: fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n)}
+		h := converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n))
 		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
 	}
 	shared, err := r.shared(ctx, p)

@@ -25,9 +25,9 @@ func (r *TalisProjectReconciler) mayUse(ctx context.Context, p *infrav1.TalisPro
 		return health{}, true
 	}
 	if p.Annotations[infrav1.AdoptAnnotation] != "true" {
-		return health{stalled: true, reason: infrav1.ReasonNotOwned, message: fmt.Sprintf(
+		return stalledOn(infrav1.ReasonNotOwned, fmt.Sprintf(
 			"Talis project %q already exists and was not created by this TalisProject; to use it, add the annotation %s=\"true\" (its instances and, with deletionPolicy Delete, the project itself then belong to this object)",
-			got.Name, infrav1.AdoptAnnotation)}, false
+			got.Name, infrav1.AdoptAnnotation)), false
 	}
 	r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", got.Name, got.ID)
 	return health{}, true
@@ -42,8 +42,8 @@ func (r *TalisProjectReconciler) inUse(ctx context.Context, p *infrav1.TalisProj
 		return problem("listing TalisProjects", err), true
 	}
 	if shared {
-		return health{stalled: true, reason: infrav1.ReasonProjectInUse, message: fmt.Sprintf(
-			"Talis project %q is used by another TalisProject; a Talis project is never shared, set spec.projectName to another name", p.Status.ProjectName)}, true
+		return stalledOn(infrav1.ReasonProjectInUse, fmt.Sprintf(
+			"Talis project %q is used by another TalisProject; a Talis project is never shared, set spec.projectName to another name", p.Status.ProjectName)), true
 	}
 	return health{}, false
 }
@@ -70,14 +70,14 @@ func (r *TalisProjectReconciler) shared(ctx context.Context, p *infrav1.TalisPro
 // use: following the change would strand them.
 func (r *TalisProjectReconciler) drift(p *infrav1.TalisProject) (health, bool) {
 	if want := r.Conns.URL(p); !talisconn.SameURL(want, p.Status.Endpoint) {
-		return health{degraded: true, reason: infrav1.ReasonEndpointChanged, message: fmt.Sprintf(
+		return readyButWarned(infrav1.ReasonEndpointChanged, fmt.Sprintf(
 			"the Talis URL is now %q (spec.connection.url or the manager's --talis-url) but this project and its instances live at %q, which stays in use; restore the setting, or create a new TalisProject for the new endpoint",
-			talisconn.Redact(want), talisconn.Redact(p.Status.Endpoint))}, true
+			talisconn.Redact(want), talisconn.Redact(p.Status.Endpoint))), true
 	}
 	if want := r.Conns.OwnerID(p); int64(want) != p.Status.OwnerID {
-		return health{degraded: true, reason: infrav1.ReasonOwnerChanged, message: fmt.Sprintf(
+		return readyButWarned(infrav1.ReasonOwnerChanged, fmt.Sprintf(
 			"the owner is now %d (the manager's --default-owner-id) but this project and its instances belong to owner %d, which stays in use; restore the setting, or set spec.ownerID on a new TalisProject",
-			want, p.Status.OwnerID)}, true
+			want, p.Status.OwnerID)), true
 	}
 	return health{}, false
 }

@@ -14,15 +14,12 @@ func problem(action string, err error) health {
 	var cred *talisconn.CredentialsError
 	switch {
 	case errors.As(err, &cred):
-		return health{stalled: true, reason: cred.Reason, message: cred.Message}
+		return stalledOn(cred.Reason, cred.Message)
 	case talis.IsUnauthorized(err):
-		return health{stalled: true, reason: infrav1.ReasonInvalidCredentials,
-			message: fmt.Sprintf("Talis refused the API key while %s: %v; check the Secret named by spec.connection.apiKeySecretRef", action, err)}
+		return stalledOn(infrav1.ReasonInvalidCredentials, fmt.Sprintf("Talis refused the API key while %s: %v; check the Secret named by spec.connection.apiKeySecretRef", action, err))
 	case talis.IsInvalid(err):
-		return health{stalled: true, reason: infrav1.ReasonTalisRejected,
-			message: fmt.Sprintf("Talis rejected the request while %s: %v", action, err)}
+		return stalledOn(infrav1.ReasonTalisRejected, fmt.Sprintf("Talis rejected the request while %s: %v", action, err))
 	default:
-		return health{degraded: true, progressing: true, reason: infrav1.ReasonTalisUnavailable,
-			message: fmt.Sprintf("Talis call failed while %s (will retry): %v", action, err)}
+		return retrying(infrav1.ReasonTalisUnavailable, fmt.Sprintf("Talis call failed while %s (will retry): %v", action, err))
 	}
 }

@@ -28,6 +28,9 @@ type Timing struct {
 	TerminateRetry time.Duration
 	// MaxCreateBatch caps the instances requested by one create call.
 	MaxCreateBatch int
+	// MissingProjectGrace is how long after a set is created a missing TalisProject is only
+	// waited for: applied together, the set often lands first.
+	MissingProjectGrace time.Duration
 	// DetailWrite is the least time between two status writes of a set when the second only adds
 	// detail (instance IDs and states short of ready); health and ready counts are written at once.
 	DetailWrite time.Duration
@@ -46,6 +49,8 @@ func DefaultTiming() Timing {
 		TerminateSettle: 5 * time.Minute,
 		MaxCreateBatch:  100,
 		DetailWrite:     5 * time.Second,
+
+		MissingProjectGrace: 30 * time.Second,
 	}
 }
 

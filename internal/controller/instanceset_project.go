@@ -1,0 +1,38 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// missingProject is the health of a set whose TalisProject does not exist. Applied together
+// (kubectl apply -k, Argo CD, Flux) a set often lands before its project: for
+// Timing.MissingProjectGrace after the set was created that is a wait, not yet a Warning.
+func (r *TalisInstanceSetReconciler) missingProject(s *infrav1.TalisInstanceSet) (health, time.Duration) {
+	msg := fmt.Sprintf("TalisProject %q not found in namespace %q", s.Spec.ProjectRef.Name, s.Namespace)
+	if left := r.Timing.MissingProjectGrace - time.Since(s.CreationTimestamp.Time); left > 0 {
+		return retrying(infrav1.ReasonWaitingForProject, msg+"; waiting for it to be applied"), left
+	}
+	return stalledOn(infrav1.ReasonProjectNotFound, msg), r.Timing.ErrorRetry
+}
+
+// projectNotCreated is the health of a set whose project has no Talis project yet. A project
+// that needs a person passes its reason and message on: the set cannot go on either.
+func projectNotCreated(p *infrav1.TalisProject) health {
+	if c := findCondition(p.Status.Conditions, infrav1.ConditionStalled); c != nil && c.Status == metav1.ConditionTrue {
+		return stalledOn(c.Reason, fmt.Sprintf("TalisProject %q: %s", p.Name, c.Message))
+	}
+	if isPaused(p) {
+		return retrying(infrav1.ReasonProjectNotReady, fmt.Sprintf("TalisProject %q is paused before it was created in Talis", p.Name))
+	}
+	return retrying(infrav1.ReasonProjectNotReady, fmt.Sprintf("waiting for TalisProject %q to be created in Talis", p.Name))
+}
+
+// deletedAndEmpty: the set is being deleted and nothing of it can exist in Talis any more.
+func deletedAndEmpty(s *infrav1.TalisInstanceSet) bool {
+	return !s.DeletionTimestamp.IsZero() && len(s.Status.Instances) == 0 && s.Status.PendingCreate == nil
+}
