@@ -2,6 +2,9 @@
 FROM golang:1.26 AS builder
 ARG TARGETOS
 ARG TARGETARCH
+# What the manager's --version prints; make docker-build passes them.
+ARG VERSION=dev
+ARG COMMIT=unknown
 
 WORKDIR /workspace
 # Download modules in their own layer, so source changes do not re-download them.
@@ -15,7 +18,7 @@ COPY pkg/ pkg/
 
 # TARGETOS/TARGETARCH are set by `docker buildx build --platform`; empty means the builder's platform.
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} \
-    go build -trimpath -ldflags="-s -w" -o manager ./cmd/manager
+    go build -trimpath -ldflags="-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o manager ./cmd/manager
 
 # Run it on distroless: no shell, no package manager, non-root by default.
 # More info: https://github.com/GoogleContainerTools/distroless

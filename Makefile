@@ -24,6 +24,11 @@ CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 ENVTEST_ASSETS = $(LOCALBIN)/k8s/$(K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
 TEST_TIMEOUT ?= 30m
 
+# What the manager's --version prints (cmd/manager/version.go).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
 .PHONY: all
 all: build
 
@@ -45,7 +50,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the Go types.
-	$(CRD_REF_DOCS) --source-path=./api/v1alpha1 --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md >/dev/null
+	$(CRD_REF_DOCS) --source-path=./api/v1alpha1 --config=hack/crd-ref-docs.yaml --templates-dir=hack/crd-ref-docs --renderer=markdown --output-path=docs/api.md >/dev/null
 
 .PHONY: fmt
 fmt: ## go fmt.
@@ -84,7 +89,7 @@ test-e2e: envtest helm-crds $(KUSTOMIZE) $(HELM) ## As root: a single-node Kuber
 
 .PHONY: build
 build: ## Build the manager and the Talis emulator into bin/.
-	go build -o $(LOCALBIN)/manager ./cmd/manager
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager ./cmd/manager
 	go build -o $(LOCALBIN)/talis-emulator ./cmd/talis-emulator
 
 .PHONY: run
@@ -93,7 +98,7 @@ run: manifests generate ## Run the manager from this host against the current ku
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a Docker engine).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMG) .
 
 ##@ Tools
 

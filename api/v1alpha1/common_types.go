@@ -7,8 +7,7 @@ type DeletionPolicy string
 const (
 	// DeletionPolicyDelete removes the Talis resources with the object.
 	DeletionPolicyDelete DeletionPolicy = "Delete"
-	// DeletionPolicyOrphan leaves the Talis resources running; a new object with the same
-	// namespace and name adopts them.
+	// DeletionPolicyOrphan leaves the Talis resources running; a new object with the same namespace and name adopts them.
 	DeletionPolicyOrphan DeletionPolicy = "Orphan"
 )
 
@@ -36,7 +35,7 @@ type LocalObjectReference struct {
 }
 
 const (
-	// PausedAnnotation stops all Talis calls for the object while it is present (any value).
+	// PausedAnnotation stops all Talis calls for the object while its value is "true"; any other value does not pause.
 	PausedAnnotation = "infra.talis.io/paused"
 
 	// Finalizer guards the Talis resources of both kinds.

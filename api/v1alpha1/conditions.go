@@ -1,9 +1,8 @@
 package v1alpha1
 
-// Condition types (docs/conditions.md). Ready says whether the fleet is what the spec asks, as
-// last observed; Synced whether the last attempt to reconcile with Talis worked. Reconciling and
-// Stalled are for kstatus (Flux, kubectl wait), which reads only those two: Stalled is True only
-// for what needs a person.
+// Condition types (docs/conditions.md).
+// Ready says whether the fleet is what the spec asks, as last observed; Synced whether the last attempt to reconcile with Talis worked.
+// Reconciling and Stalled are for kstatus (Flux, kubectl wait), which reads only those two: Stalled is True only for what needs a person.
 const (
 	ConditionReady       = "Ready"
 	ConditionSynced      = "Synced"

@@ -11,16 +11,16 @@ type TalisInstanceSetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectRef is immutable: instances cannot move between projects"
 	ProjectRef LocalObjectReference `json:"projectRef"`
 
-	// Replicas is the number of instances wanted. At most 1000: every instance is listed in status,
-	// which must fit in one etcd object.
+	// Replicas is the number of instances wanted.
+	// At most 1000: every instance is listed in status, which must fit in one etcd object.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
 	// +optional
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// Template describes every instance. Talis cannot change an instance: a template change
-	// replaces instances as the strategy says.
+	// Template describes every instance.
+	// Talis cannot change an instance: a template change replaces instances as the strategy says.
 	Template InstanceTemplate `json:"template"`
 
 	// Strategy replaces instances after a template change.
@@ -63,7 +63,8 @@ type InstanceTemplate struct {
 	// +kubebuilder:validation:MaxLength=64
 	Region string `json:"region"`
 
-	// Size slug, e.g. s-1vcpu-1gb. Required unless cpu and memory are set.
+	// Size slug, e.g. s-1vcpu-1gb.
+	// Required unless cpu and memory are set.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
@@ -116,12 +117,14 @@ type InstanceTemplate struct {
 	// +optional
 	ExecutePayload bool `json:"executePayload,omitempty"`
 
-	// SSHKeyType is passed to Talis as ssh_key_type.
+	// SSHKeyType is sent to Talis as ssh_key_type.
+	// Talis today stores it with the create task and does nothing else with it: it does not choose the instance's SSH key.
 	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	SSHKeyType string `json:"sshKeyType,omitempty"`
 
-	// SSHKeyPath is passed to Talis as ssh_key_path.
+	// SSHKeyPath is sent to Talis as ssh_key_path.
+	// Talis today stores it with the create task and does nothing else with it: it does not choose the instance's SSH key.
 	// +kubebuilder:validation:MaxLength=4096
 	// +optional
 	SSHKeyPath string `json:"sshKeyPath,omitempty"`
@@ -182,8 +185,7 @@ type InstanceSetStrategy struct {
 // RollingUpdate bounds how far a rollout may go above and below the desired replicas.
 // +kubebuilder:validation:XValidation:rule="self.maxSurge > 0 || self.maxUnavailable > 0",message="maxSurge and maxUnavailable cannot both be 0"
 type RollingUpdate struct {
-	// MaxSurge is how many instances may exist above replicas during a rollout; replicas +
-	// maxSurge is at most 1500.
+	// MaxSurge is how many instances may exist above replicas during a rollout; replicas + maxSurge is at most 1500.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
@@ -239,9 +241,8 @@ type TalisInstance struct {
 	// +optional
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
 
-	// TerminatingSince is when the operator decided to remove the instance. Talis can lose a
-	// terminate sent while the instance's create is still running, so the call waits until the
-	// instance is ready or past its provisioning timeout.
+	// TerminatingSince is when the operator decided to remove the instance.
+	// Talis can lose a terminate sent while the instance's create is still running, so the call waits until the instance is ready or past its provisioning timeout.
 	// +optional
 	TerminatingSince *metav1.Time `json:"terminatingSince,omitempty"`
 
@@ -249,16 +250,13 @@ type TalisInstance struct {
 	// +optional
 	TerminateRequestedAt *metav1.Time `json:"terminateRequestedAt,omitempty"`
 
-	// TerminatedAt is when Talis was first seen to report the instance terminated while its
-	// create may still have been running. Talis lets a finishing create write its state over
-	// a terminate, so the entry stays (and the terminate is repeated if the instance comes
-	// back) until that can no longer happen.
+	// TerminatedAt is when Talis was first seen to report the instance terminated while its create may still have been running.
+	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen.
 	// +optional
 	TerminatedAt *metav1.Time `json:"terminatedAt,omitempty"`
 }
 
-// PendingCreate records a create call before it is made, so that after a crash or an
-// ambiguous error the operator looks its outcome up in Talis instead of creating again.
+// PendingCreate records a create call before it is made, so that after a crash or an ambiguous error the operator looks its outcome up in Talis instead of creating again.
 type PendingCreate struct {
 	// Attempt numbers the call; instances it creates carry it as a tag.
 	Attempt int64 `json:"attempt"`
@@ -299,17 +297,15 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
-	// Identity is the set's tio-set tag value, recorded before its first create. Sets created
-	// before cluster identities existed keep the identity of their namespace and name.
+	// Identity is the set's tio-set tag value, recorded before its first create.
+	// Sets created before cluster identities existed keep the identity of their namespace and name.
 	// +kubebuilder:validation:Pattern=`^[0-9a-f]{20}$`
 	// +optional
 	Identity string `json:"identity,omitempty"`
 
-	// Instances the set owns, including ones being terminated, in ID order. At most 1600: no
-	// create takes it past 1500, and the rest is room for instances found in Talis unasked
-	// (adopted from a predecessor, or a late create).
-	// Atomic: only the operator writes it, and per-entry field ownership would cost the
-	// API server a managedFields diff over every instance on each status write.
+	// Instances the set owns, including ones being terminated, in ID order.
+	// At most 1600: no create takes it past 1500, and the rest is room for instances found in Talis unasked (adopted from a predecessor, or a late create).
+	// Atomic: only the operator writes it, and per-entry field ownership would cost the API server a managedFields diff over every instance on each status write.
 	// +kubebuilder:validation:MaxItems=1600
 	// +listType=atomic
 	// +optional
@@ -322,6 +318,17 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	PublicIPs []string `json:"publicIPs,omitempty"`
 
+	// PublicIPSummary is publicIPs for people: the first few, then how many more (e.g. "203.0.113.1, 203.0.113.2 +18 more"). kubectl get -o wide prints it.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	PublicIPSummary string `json:"publicIPSummary,omitempty"`
+
+	// Selector is the label selector of the scale subresource, so that a HorizontalPodAutoscaler or KEDA can target the set.
+	// Instances are not Kubernetes objects, so it selects nothing: scale on Object or External metrics.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
 	// LastCreateAttempt is the number of the last create call recorded; it only grows.
 	// +optional
 	LastCreateAttempt int64 `json:"lastCreateAttempt,omitempty"`
@@ -331,6 +338,7 @@ type TalisInstanceSetStatus struct {
 	PendingCreate *PendingCreate `json:"pendingCreate,omitempty"`
 
 	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
+	// While the infra.talis.io/paused annotation is "true", Synced is False and Ready's reason is Paused.
 	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map
@@ -343,8 +351,7 @@ type TalisInstanceSetStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
-// Bounds that keep a set's status within what one etcd object holds (1.5 MiB by default); the
-// markers above repeat them, and test/reliability measures the largest status they allow.
+// Bounds that keep a set's status within what one etcd object holds (1.5 MiB by default); the markers above repeat them, and test/reliability measures the largest status they allow.
 const (
 	// MaxPlannedInstances bounds replicas + maxSurge and the status entries a create may lead to.
 	MaxPlannedInstances = 1500
@@ -357,12 +364,15 @@ const (
 const (
 	// DeleteInstancesAnnotation lists Talis instance IDs (comma separated) to remove first on scale down.
 	DeleteInstancesAnnotation = "infra.talis.io/delete-instances"
+
+	// InstanceSetLabel is the label key of status.selector; its value is the set's name (hashed when longer than a label value may be).
+	InstanceSetLabel = "infra.talis.io/instanceset"
 )
 
 // TalisInstanceSet keeps a number of identical Talis instances running.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
 // +kubebuilder:resource:shortName=tis;tset,categories=talis
 // +kubebuilder:printcolumn:name="Project",type=string,JSONPath=`.spec.projectRef.name`
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
@@ -370,7 +380,7 @@ const (
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`,priority=1
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:printcolumn:name="IPs",type=string,JSONPath=`.status.publicIPs`,priority=1
+// +kubebuilder:printcolumn:name="IPs",type=string,JSONPath=`.status.publicIPSummary`,priority=1
 type TalisInstanceSet struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -6,20 +6,18 @@ import (
 )
 
 // TalisProjectSpec declares a Talis project.
-// +kubebuilder:validation:XValidation:rule="has(self.projectName) == has(oldSelf.projectName)",message="projectName cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.ownerID) == has(oldSelf.ownerID)",message="ownerID cannot be added or removed after creation"
 // +kubebuilder:validation:XValidation:rule="has(self.description) == has(oldSelf.description) && (!has(self.description) || self.description == oldSelf.description)",message="description is immutable: Talis cannot update a project"
 // +kubebuilder:validation:XValidation:rule="(has(self.connection) && has(self.connection.url)) == (has(oldSelf.connection) && has(oldSelf.connection.url)) && (!has(self.connection) || !has(self.connection.url) || self.connection.url == oldSelf.connection.url)",message="connection.url cannot be set, changed or removed after creation: the project and its instances live at the endpoint it was created with"
 type TalisProjectSpec struct {
-	// ProjectName is the project's name in Talis. Talis names are global across owners and stay
-	// reserved after deletion. Defaults to "<namespace>.<name>.<cluster>" (cluster: a hash of the
-	// manager's --cluster-id; long names are shortened with a hash). A project that exists in
-	// Talis and was not created by this object is only used with the infra.talis.io/adopt
-	// annotation.
+	// ProjectName is the project's name in Talis.
+	// Talis names are global across owners and stay reserved after deletion.
+	// Defaults to "<namespace>.<name>.<cluster>" (cluster: a hash of the manager's --cluster-id; long names are shortened with a hash).
+	// It may be set, changed or removed until a Talis project has been created for this object (status.projectID is set), and is immutable after that.
+	// A project that exists in Talis and was not created by this object is only used with the infra.talis.io/adopt annotation.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectName is immutable"
 	// +optional
 	ProjectName string `json:"projectName,omitempty"`
 
@@ -29,14 +27,14 @@ type TalisProjectSpec struct {
 	Description string `json:"description,omitempty"`
 
 	// Config is a JSON object stored with the project (Talis expects {"resources":{},"settings":{}}).
-	// Talis cannot update a project: a change after creation is not sent.
+	// Talis has no project update, so it is immutable once the Talis project has been created (status.projectID is set).
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
 	// +optional
 	Config *apiextensionsv1.JSON `json:"config,omitempty"`
 
-	// OwnerID is the Talis owner of the project and its instances. Defaults to the manager's
-	// --default-owner-id (4294967295, the admin owner: the only owner whose tasks Talis shows).
+	// OwnerID is the Talis owner of the project and its instances.
+	// Defaults to the manager's --default-owner-id (4294967295, the admin owner: the only owner whose tasks Talis shows).
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=4294967295
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="ownerID is immutable"
@@ -56,16 +54,16 @@ type TalisProjectSpec struct {
 // TalisConnection says how to reach Talis.
 type TalisConnection struct {
 	// URL of the Talis API, including a gateway path prefix if any (e.g. https://talis.example.com/talis).
-	// Defaults to the manager's --talis-url. Immutable; it must be one of the manager's
-	// --allowed-talis-urls, and a URL other than the manager's needs apiKeySecretRef.
+	// Defaults to the manager's --talis-url.
+	// Immutable; it must be one of the manager's --allowed-talis-urls, and a URL other than the manager's needs apiKeySecretRef.
 	// +kubebuilder:validation:MaxLength=2048
 	// +kubebuilder:validation:XValidation:rule="isURL(self) && (self.startsWith('https://') || self.startsWith('http://'))",message="url must be an http:// or https:// URL"
 	// +optional
 	URL string `json:"url,omitempty"`
 
 	// APIKeySecretRef selects the Secret key holding the Talis API key (sent as header "apikey").
-	// The Secret must carry the label infra.talis.io/credentials=true. Defaults to the manager's
-	// key, which is only ever sent to the manager's URL.
+	// The Secret must carry the label infra.talis.io/credentials=true.
+	// Defaults to the manager's key, which is only ever sent to the manager's URL.
 	// +optional
 	APIKeySecretRef *SecretKeyReference `json:"apiKeySecretRef,omitempty"`
 }
@@ -85,12 +83,12 @@ type TalisProjectStatus struct {
 	// +optional
 	OwnerID int64 `json:"ownerID,omitempty"`
 
-	// Endpoint is the Talis URL the project was created at; the project and its sets keep
-	// using it whatever later changes to the spec or the manager's flags say.
+	// Endpoint is the Talis URL the project was created at; the project and its sets keep using it whatever later changes to the spec or the manager's flags say.
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
 	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
+	// While the infra.talis.io/paused annotation is "true", Synced is False and Ready's reason is Paused.
 	// +kubebuilder:validation:MaxItems=8
 	// +kubebuilder:validation:XValidation:rule="self.all(c, size(c.message) <= 4096)",message="condition messages are at most 4096 characters"
 	// +listType=map
@@ -103,9 +101,12 @@ type TalisProjectStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
+// Rules that depend on whether the Talis project exists sit at the root, the only place that sees status; oldSelf.status is the stored status in spec and status writes alike.
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec) || !has(oldSelf.status) || !has(oldSelf.status.projectID) || (has(self.spec.projectName) == has(oldSelf.spec.projectName) && (!has(self.spec.projectName) || self.spec.projectName == oldSelf.spec.projectName))",message="spec.projectName cannot be set, changed or removed once the Talis project has been created (status.projectID is set): Talis cannot rename a project"
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.spec) || !has(oldSelf.status) || !has(oldSelf.status.projectID) || (has(self.spec.config) == has(oldSelf.spec.config) && (!has(self.spec.config) || (self.spec.config == oldSelf.spec.config && oldSelf.spec.config == self.spec.config)))",message="spec.config cannot be changed once the Talis project has been created (status.projectID is set): Talis has no project update, so the change would never reach it; create a new TalisProject for a new config"
+
 // TalisProject is a project in Talis; TalisInstanceSets create their instances in it.
-// A project made before spec was required may have none: one added later must not carry the
-// fields that were fixed (to their defaults) when the project was created.
+// A project made before spec was required may have none: one added later must not carry the fields that were fixed (to their defaults) when the project was created.
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.spec) || !has(self.spec) || (!has(self.spec.projectName) && !has(self.spec.ownerID) && !has(self.spec.description))",message="this project was created without spec: one added now cannot set projectName, ownerID or description, which Talis fixed at creation"
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

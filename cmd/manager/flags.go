@@ -37,6 +37,8 @@ type options struct {
 	minListInterval time.Duration
 
 	timing controller.Timing
+
+	showVersion bool
 }
 
 func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
@@ -51,6 +53,7 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (defaults to the manager's namespace).")
 	fs.StringVar(&o.watchNamespaces, "watch-namespaces", env("WATCH_NAMESPACES", ""), "Comma-separated namespaces to watch; empty watches all.")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "Reconciles run at once per kind.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 
 	fs.StringVar(&o.talisURL, "talis-url", env("TALIS_URL", ""), "Default Talis API URL, with the gateway prefix if any (env TALIS_URL).")
 	fs.StringVar(&o.allowedURLs, "allowed-talis-urls", env("TALIS_ALLOWED_URLS", ""), "Comma-separated Talis URLs TalisProjects may name in spec.connection.url besides --talis-url; \"*\" allows any (env TALIS_ALLOWED_URLS). The manager's API key is only ever sent to --talis-url.")

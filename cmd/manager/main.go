@@ -41,6 +41,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if o.showVersion {
+		_, err := fmt.Fprintln(stdout, versionString())
+		return err
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
 

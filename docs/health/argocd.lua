@@ -1,8 +1,8 @@
 -- Argo CD health check for talis-operator's TalisInstanceSet and TalisProject.
--- Healthy when Ready; Degraded when Stalled or Degraded; Suspended when paused;
+-- Healthy when Ready; Degraded when Stalled or Degraded; Suspended when paused (annotation "true");
 -- Progressing while the operator has not yet seen the latest spec or is converging.
 local hs = {status = "Progressing", message = "Waiting for talis-operator"}
-if obj.metadata ~= nil and obj.metadata.annotations ~= nil and obj.metadata.annotations["infra.talis.io/paused"] ~= nil then
+if obj.metadata ~= nil and obj.metadata.annotations ~= nil and obj.metadata.annotations["infra.talis.io/paused"] == "true" then
   hs.status = "Suspended"
   hs.message = "Paused by the infra.talis.io/paused annotation"
   return hs

@@ -65,8 +65,7 @@ func stalledOn(reason, message string) health {
 
 // pausedHealth: the paused annotation stops every Talis call.
 func pausedHealth() health {
-	return health{unsynced: true, paused: true, reason: infrav1.ReasonPaused,
-		message: "paused by the " + infrav1.PausedAnnotation + `="true" annotation: no Talis calls are made`}
+	return health{unsynced: true, paused: true, reason: infrav1.ReasonPaused, message: pausedMessage}
 }
 
 // warning says whether events about this state are Warnings.
@@ -107,6 +106,11 @@ func (h health) apply(conds *[]metav1.Condition, gen int64) {
 // applyReady judges Ready from an observation. Without one, Ready keeps what this generation
 // last observed; a Ready about an older spec says nothing about this one, so it turns False.
 func (h health) applyReady(conds *[]metav1.Condition, gen int64) {
+	if h.paused {
+		c := findCondition(*conds, infrav1.ConditionReady)
+		setCondition(conds, gen, infrav1.ConditionReady, c != nil && c.Status == metav1.ConditionTrue, h.reason, h.message)
+		return
+	}
 	if h.observed {
 		reason := h.reason
 		if h.ready {

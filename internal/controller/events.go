@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 )
@@ -16,4 +17,18 @@ type clippedRecorder struct{ events.EventRecorder }
 
 func (c clippedRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
 	c.EventRecorder.Eventf(regarding, related, eventtype, reason, action, "%s", clip(fmt.Sprintf(note, args...), maxEventNote))
+}
+
+// recordTransition emits one event when the summary reason changes (summaryReason), never on a
+// poll that changes nothing.
+func recordTransition(rec events.EventRecorder, o runtime.Object, before string, conds []metav1.Condition, h health) {
+	after := summaryReason(conds)
+	if after == before {
+		return
+	}
+	kind := "Normal"
+	if h.warning() {
+		kind = "Warning"
+	}
+	rec.Eventf(o, nil, kind, after, "Reconcile", "%s", h.message)
 }

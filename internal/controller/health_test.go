@@ -64,12 +64,16 @@ var _ = Describe("Health as GitOps tools read it", func() {
 		Expect(kstatusOf(unstructuredSet(set))).To(Equal(status.CurrentStatus))
 	})
 
-	It("reads a paused set as Suspended in Argo CD", func() {
+	It("reads a paused set as Suspended in Argo CD, and paused=false as not paused", func() {
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 1)
-		set.Annotations = map[string]string{infrav1.PausedAnnotation: ""}
+		set.Annotations = map[string]string{infrav1.PausedAnnotation: "true"}
 		create(set)
 		Expect(argoHealth(unstructuredSet(set))).To(Equal("Suspended"))
+		unpaused := newSet(ns, "api", "p", 1)
+		unpaused.Annotations = map[string]string{infrav1.PausedAnnotation: "false"}
+		create(unpaused)
+		Expect(argoHealth(unstructuredSet(unpaused))).NotTo(Equal("Suspended"))
 	})
 })
 

@@ -22,9 +22,9 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	})
 }
 
+// isPaused: only "true" pauses, so that paused=false means what it says.
 func isPaused(o metav1.Object) bool {
-	_, ok := o.GetAnnotations()[infrav1.PausedAnnotation]
-	return ok
+	return o.GetAnnotations()[infrav1.PausedAnnotation] == "true"
 }
 
 func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {
@@ -47,4 +47,13 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// patchFinalizers patches an object's finalizers with its resourceVersion as a precondition.
+// Not an update: that would send back the whole spec as this binary serialises it (e.g. "15m0s"
+// for the defaulted "15m"), bumping the generation and costing a spurious reconcile.
+func patchFinalizers[T client.Object](ctx context.Context, c client.Client, o T, mutate func(client.Object)) error {
+	base := o.DeepCopyObject().(client.Object)
+	mutate(o)
+	return c.Patch(ctx, o, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }

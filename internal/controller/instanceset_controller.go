@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
@@ -60,14 +59,9 @@ const lowPriority = -100
 const staleCacheRetry = 200 * time.Millisecond
 
 // patchFinalizers and writeStatus write the set and remember the version they replaced.
-// Finalizers are patched (with the resourceVersion as a precondition) rather than updated: an
-// update would send back the whole spec as this binary serialises it (e.g. "15m0s" for the
-// defaulted "15m"), bumping the generation and costing a spurious reconcile.
 func (r *TalisInstanceSetReconciler) patchFinalizers(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(client.Object)) error {
 	old := s.ResourceVersion
-	base := s.DeepCopy()
-	mutate(s)
-	err := r.Patch(ctx, s, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	err := patchFinalizers(ctx, r.Client, s, mutate)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
 		r.writes.wrote(client.ObjectKeyFromObject(s), old)
 	}
@@ -145,14 +139,15 @@ func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *inf
 	return nil
 }
 
-// markPaused says so in conditions; Ready keeps what was last observed.
 func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	before := s.Status.DeepCopy()
-	pausedHealth().apply(&s.Status.Conditions, s.Generation)
-	if equality.Semantic.DeepEqual(before, &s.Status) {
+	if !markPaused(&s.Status.Conditions, s.Generation) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.writeStatus(ctx, s))
+	if err := r.writeStatus(ctx, s); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	r.Recorder.Eventf(s, nil, "Normal", infrav1.ReasonPaused, "Pause", "%s", pausedMessage)
+	return nil
 }
 
 // finish writes conditions and status, and says when to look again.
@@ -166,13 +161,7 @@ func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.Tali
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if after := summaryReason(s.Status.Conditions); after != before {
-		kind := "Normal"
-		if h.warning() {
-			kind = "Warning"
-		}
-		r.Recorder.Eventf(s, nil, kind, after, "Reconcile", "%s", h.message)
-	}
+	recordTransition(r.Recorder, s, before, s.Status.Conditions, h)
 	res := ctrl.Result{RequeueAfter: after}
 	if after >= r.Timing.Resync/2 {
 		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit

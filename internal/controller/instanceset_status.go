@@ -9,7 +9,8 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
 
-// summarize derives the counters and the IP list (in instance ID order) from the instance entries.
+// summarize derives the counters, the IP list (in instance ID order) and its summary, and the
+// scale selector from the instance entries.
 func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
 	st := &s.Status
 	st.Replicas, st.ReadyReplicas, st.UpdatedReplicas = 0, 0, 0
@@ -29,6 +30,8 @@ func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
 			st.UpdatedReplicas++
 		}
 	}
+	st.PublicIPSummary = ipSummary(st.PublicIPs)
+	st.Selector = setSelector(s.Name)
 }
 
 // assess says how the set is doing after this reconcile's decisions.

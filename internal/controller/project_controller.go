@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -46,34 +45,41 @@ func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if isPaused(&p) {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.markPaused(ctx, &p)
 	}
 	if !p.DeletionTimestamp.IsZero() {
 		return r.reconcileDelete(ctx, &p)
 	}
-	if controllerutil.AddFinalizer(&p, infrav1.Finalizer) {
-		if err := r.Update(ctx, &p); err != nil {
-			return ctrl.Result{}, err
+	if !controllerutil.ContainsFinalizer(&p, infrav1.Finalizer) {
+		if err := patchFinalizers(ctx, r.Client, &p, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
 
 	before := p.Status.DeepCopy()
+	beforeReason := summaryReason(before.Conditions)
 	h, requeue := r.reconcileNormal(ctx, &p)
 	h.apply(&p.Status.Conditions, p.Generation)
 	p.Status.ObservedGeneration = p.Generation
-	r.recordTransition(&p, before, h)
 	if !equality.Semantic.DeepEqual(before, &p.Status) {
 		if err := r.Status().Update(ctx, &p); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
+	recordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
 func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (health, time.Duration) {
-	if p.Status.ProjectName == "" && squatsDefault(p) {
+	recorded := p.Status.ProjectName // as stored
+	if p.Status.ProjectID == 0 && squatsDefault(p) {
 		return stalledOn(infrav1.ReasonNameForbidden, fmt.Sprintf(
 			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)), r.Timing.Resync
+	}
+	if renamed, h, ok := r.followRename(ctx, p); !ok {
+		return h, r.Timing.ErrorRetry
+	} else if renamed {
+		p.Status.ProjectName = ""
 	}
 	if p.Status.ProjectName == "" {
 		p.Status.ProjectName = r.talisProjectName(p)
@@ -104,7 +110,7 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 		return stalledOn(infrav1.ReasonProjectNotFound,
 			fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)), r.Timing.Resync
 	case talis.IsNotFound(err):
-		if h, ok := r.create(ctx, conn, p); !ok {
+		if h, ok := r.create(ctx, conn, p, recorded); !ok {
 			return h, r.Timing.ErrorRetry
 		}
 	default:
@@ -116,7 +122,7 @@ func (r *TalisProjectReconciler) reconcileNormal(ctx context.Context, p *infrav1
 	return fleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), jitter(r.Timing.Resync)
 }
 
-func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject) (health, bool) {
+func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, recorded string) (health, bool) {
 	name, owner := p.Status.ProjectName, uint(p.Status.OwnerID)
 	if h, inUse := r.inUse(ctx, p); inUse {
 		return h, false
@@ -125,6 +131,9 @@ func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Con
 	if err != nil {
 		return stalledOn(infrav1.ReasonTalisRejected, err.Error()), false
 	}
+	if h, ok := r.recordName(ctx, p, recorded); !ok {
+		return h, false
+	}
 	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner, Config: config}
 	created, err := conn.Client.CreateProject(ctx, params)
 	if talis.IsAlreadyExists(err) {
@@ -132,7 +141,7 @@ func (r *TalisProjectReconciler) create(ctx context.Context, conn *talisconn.Con
 		got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
 		if gerr != nil {
 			return stalledOn(infrav1.ReasonNameReserved,
-				fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name", name)), false
+				fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name (it can be changed until a Talis project has been created for this object)", name)), false
 		}
 		if h, ok := r.mayUse(ctx, p, &got); !ok {
 			return h, false
@@ -179,9 +188,8 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 		}
 		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
 	}
-	controllerutil.RemoveFinalizer(p, infrav1.Finalizer)
-	if err := r.Update(ctx, p); err != nil && !apierrors.IsNotFound(err) {
-		return ctrl.Result{}, err
+	if err := patchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	r.Conns.Forget(p.UID)
 	return ctrl.Result{}, nil
@@ -190,18 +198,6 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 func (r *TalisProjectReconciler) writeStatus(ctx context.Context, p *infrav1.TalisProject, h health) error {
 	h.apply(&p.Status.Conditions, p.Generation)
 	return client.IgnoreNotFound(r.Status().Update(ctx, p))
-}
-
-// recordTransition emits an event when the Ready reason changes, not on every poll.
-func (r *TalisProjectReconciler) recordTransition(p *infrav1.TalisProject, before *infrav1.TalisProjectStatus, h health) {
-	if reasonOf(before.Conditions, infrav1.ConditionReady) == reasonOf(p.Status.Conditions, infrav1.ConditionReady) {
-		return
-	}
-	if h.ready {
-		r.Recorder.Eventf(p, nil, "Normal", infrav1.ReasonReady, "Reconcile", "%s", h.message)
-		return
-	}
-	r.Recorder.Eventf(p, nil, "Warning", h.reason, "Reconcile", "%s", h.message)
 }
 
 // talisProjectName defaults the Talis name; Talis names are global, so the namespace and the

@@ -215,6 +215,25 @@ func TestAdmissionRejectsInvalidObjects(t *testing.T) {
 	t.Logf("%d invalid objects created, %d rejected at admission with the expected message", len(cases), rejected)
 }
 
+// Messages of the rules that fix spec fields once the Talis project exists.
+const (
+	nameFixed   = "spec.projectName cannot be set, changed or removed once the Talis project has been created"
+	configFixed = "spec.config cannot be changed once the Talis project has been created"
+)
+
+// createdInTalis records a Talis project ID in a TalisProject's status, as the operator does
+// once the project exists, so that the rules for created projects apply. Other kinds are left.
+func createdInTalis(t *testing.T, u *unstructured.Unstructured) {
+	t.Helper()
+	if u.GetKind() != "TalisProject" {
+		return
+	}
+	u.Object["status"] = obj{"projectID": int64(7)}
+	if err := cp.Client.Status().Update(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestAdmissionRejectsImmutableEdits changes fields that Talis cannot change after creation.
 func TestAdmissionRejectsImmutableEdits(t *testing.T) {
 	ns, err := cp.NewNamespace(ctx, "immutable")
@@ -228,6 +247,7 @@ func TestAdmissionRejectsImmutableEdits(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = cp.Client.Delete(ctx, u) })
+		createdInTalis(t, u)
 		return u
 	}
 	named := validProject()
@@ -246,9 +266,12 @@ func TestAdmissionRejectsImmutableEdits(t *testing.T) {
 		want         string
 	}{
 		{"move a set to another project", "set", set("spec.projectRef.name", "other"), "projectRef is immutable: instances cannot move between projects"},
-		{"rename a Talis project", "named", set("spec.projectName", "renamed-"+ns), "projectName is immutable"},
-		{"add a Talis project name", "project", set("spec.projectName", "late-"+ns), "projectName cannot be added or removed after creation"},
-		{"remove a Talis project name", "named", del("spec.projectName"), "projectName cannot be added or removed after creation"},
+		{"rename a Talis project", "named", set("spec.projectName", "renamed-"+ns), nameFixed},
+		{"add a Talis project name", "project", set("spec.projectName", "late-"+ns), nameFixed},
+		{"remove a Talis project name", "named", del("spec.projectName"), nameFixed},
+		{"change the config", "project", set("spec.config.settings", obj{"team": "b"}), configFixed},
+		{"add a config key", "project", set("spec.config.extra", obj{}), configFixed},
+		{"remove the config", "project", del("spec.config"), configFixed},
 		{"change the owner", "named", set("spec.ownerID", int64(7)), "ownerID is immutable"},
 		{"add an owner", "project", set("spec.ownerID", int64(7)), "ownerID cannot be added or removed after creation"},
 		{"change the description", "project", set("spec.description", "edited"), "description is immutable: Talis cannot update a project"},

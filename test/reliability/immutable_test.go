@@ -58,8 +58,6 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 	const (
 		specRequired   = "spec: Required value"
 		refImmutable   = "projectRef is immutable: instances cannot move between projects"
-		nameImmutable  = "projectName is immutable"
-		nameAddRemove  = "projectName cannot be added or removed after creation"
 		ownerImmutable = "ownerID is immutable"
 		ownerAddRemove = "ownerID cannot be added or removed after creation"
 		descImmutable  = "description is immutable: Talis cannot update a project"
@@ -87,17 +85,17 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 		// Projects: projectName.
 		{"project: remove spec, then add it with another name", "named", []patchStep{
 			step(specRequired, op("remove", "/spec")),
-			step(nameImmutable, op("add", "/spec", specOf("named", set("spec.projectName", "moved-"+ns))))}},
+			step(nameFixed, op("add", "/spec", specOf("named", set("spec.projectName", "moved-"+ns))))}},
 		{"project: remove spec, then add it without the name", "named", []patchStep{
 			step(specRequired, op("remove", "/spec")),
-			step(nameAddRemove, op("add", "/spec", specOf("named", del("spec.projectName"))))}},
+			step(nameFixed, op("add", "/spec", specOf("named", del("spec.projectName"))))}},
 		{"project: remove projectName, then add another", "named", []patchStep{
-			step(nameAddRemove, op("remove", "/spec/projectName")),
-			step(nameImmutable, op("add", "/spec/projectName", "moved-"+ns))}},
+			step(nameFixed, op("remove", "/spec/projectName")),
+			step(nameFixed, op("add", "/spec/projectName", "moved-"+ns))}},
 		{"project: remove spec, then add it with a name where it had none", "project", []patchStep{
 			step(specRequired, op("remove", "/spec")),
-			step(nameAddRemove, op("add", "/spec", specOf("project", set("spec.projectName", "late-"+ns))))}},
-		{"project: add a name where it had none", "project", []patchStep{step(nameAddRemove, op("add", "/spec/projectName", "late-"+ns))}},
+			step(nameFixed, op("add", "/spec", specOf("project", set("spec.projectName", "late-"+ns))))}},
+		{"project: add a name where it had none", "project", []patchStep{step(nameFixed, op("add", "/spec/projectName", "late-"+ns))}},
 
 		// Projects: ownerID.
 		{"project: remove spec, then add it with another owner", "named", []patchStep{
@@ -134,6 +132,7 @@ func TestAdmissionKeepsImmutableFieldsThroughAnyEdit(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = cp.Client.Delete(ctx, u) })
+			createdInTalis(t, u)
 			orig := runtime.DeepCopyJSONValue(u.Object["spec"])
 			for n, s := range c.steps {
 				raw, err := json.Marshal(s.ops)

@@ -1,0 +1,35 @@
+package controller
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// summaryIPs is how many IPs the -o wide column shows; the full list stays in status.
+const summaryIPs = 3
+
+// ipSummary is "a, b, c +N more": at most summaryIPs IPs of at most 45 characters each, so it
+// always fits status.publicIPSummary's 256 characters.
+func ipSummary(ips []string) string {
+	if len(ips) <= summaryIPs {
+		return strings.Join(ips, ", ")
+	}
+	return fmt.Sprintf("%s +%d more", strings.Join(ips[:summaryIPs], ", "), len(ips)-summaryIPs)
+}
+
+// setSelector is the scale subresource's selector. A set's name may be longer than a label
+// value; such names are hashed, so the selector always parses.
+func setSelector(name string) string {
+	v := name
+	if len(validation.IsValidLabelValue(v)) > 0 {
+		sum := sha256.Sum256([]byte(name))
+		v = "h" + hex.EncodeToString(sum[:20])
+	}
+	return infrav1.InstanceSetLabel + "=" + v
+}
