@@ -1,6 +1,9 @@
--- Argo CD health check for talis-operator's TalisInstanceSet and TalisProject.
--- Healthy when Ready; Degraded when Stalled or Degraded; Suspended when paused (annotation "true");
--- Progressing while the operator has not yet seen the latest spec or is converging.
+-- Argo CD health check for talis-operator's TalisInstanceSet and TalisProject (docs/conditions.md).
+-- It reads the same conditions kstatus (Flux, kubectl wait) reads, so both tools agree:
+-- Suspended when paused (annotation "true"); Progressing until the latest spec is observed;
+-- Degraded when Stalled (a person must act); Progressing when Reconciling (converging, or
+-- retrying passing trouble); Healthy when Ready; Progressing otherwise.
+-- A Ready fleet whose Degraded is True (a warning) stays Healthy, with the warning as message.
 local hs = {status = "Progressing", message = "Waiting for talis-operator"}
 if obj.metadata ~= nil and obj.metadata.annotations ~= nil and obj.metadata.annotations["infra.talis.io/paused"] == "true" then
   hs.status = "Suspended"
@@ -18,21 +21,31 @@ local byType = {}
 for _, c in ipairs(obj.status.conditions) do
   byType[c.type] = c
 end
-for _, t in ipairs({"Stalled", "Degraded"}) do
-  local c = byType[t]
-  if c ~= nil and c.status == "True" then
-    hs.status = "Degraded"
-    hs.message = c.reason .. ": " .. (c.message or "")
-    return hs
-  end
+local function say(c)
+  return c.reason .. ": " .. (c.message or "")
+end
+local stalled = byType["Stalled"]
+if stalled ~= nil and stalled.status == "True" then
+  hs.status = "Degraded"
+  hs.message = say(stalled)
+  return hs
+end
+local reconciling = byType["Reconciling"]
+if reconciling ~= nil and reconciling.status == "True" then
+  hs.message = say(reconciling)
+  return hs
 end
 local ready = byType["Ready"]
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"
   hs.message = ready.message or ""
+  local degraded = byType["Degraded"]
+  if degraded ~= nil and degraded.status == "True" then
+    hs.message = say(degraded)
+  end
   return hs
 end
 if ready ~= nil then
-  hs.message = ready.reason .. ": " .. (ready.message or "")
+  hs.message = say(ready)
 end
 return hs

@@ -28,6 +28,7 @@ type health struct {
 	degraded    bool
 	stalled     bool
 	paused      bool
+	waiting     bool // on another object: expected for a while, so events are Normal
 	reason      string
 	message     string
 }
@@ -52,10 +53,14 @@ func readyButWarned(reason, message string) health {
 	return health{observed: true, ready: true, degraded: true, reason: reason, message: message}
 }
 
-// retrying: reconciling with Talis failed in a way that passes by itself (or a dependency is
-// not there yet); the operator tries again.
+// retrying: reconciling with Talis failed in a way that passes by itself; the operator tries again.
 func retrying(reason, message string) health {
 	return health{unsynced: true, progressing: true, reason: reason, message: message}
+}
+
+// waitingOn: another object this one needs is not there yet; nothing is wrong so far.
+func waitingOn(reason, message string) health {
+	return health{unsynced: true, progressing: true, waiting: true, reason: reason, message: message}
 }
 
 // stalledOn: nothing the operator retries can fix this; a person has to.
@@ -69,7 +74,9 @@ func pausedHealth() health {
 }
 
 // warning says whether events about this state are Warnings.
-func (h health) warning() bool { return h.stalled || h.degraded || (h.unsynced && !h.paused) }
+func (h health) warning() bool {
+	return h.stalled || h.degraded || (h.unsynced && !h.paused && !h.waiting)
+}
 
 // summaryReason is what changed, for events: the sync failure if there is one, else Ready's.
 func summaryReason(conds []metav1.Condition) string {
@@ -112,11 +119,7 @@ func (h health) applyReady(conds *[]metav1.Condition, gen int64) {
 		return
 	}
 	if h.observed {
-		reason := h.reason
-		if h.ready {
-			reason = infrav1.ReasonReady
-		}
-		setCondition(conds, gen, infrav1.ConditionReady, h.ready, reason, h.message)
+		setCondition(conds, gen, infrav1.ConditionReady, h.ready, h.reason, h.message)
 		return
 	}
 	if c := findCondition(*conds, infrav1.ConditionReady); c != nil && c.ObservedGeneration == gen {

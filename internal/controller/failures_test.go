@@ -35,9 +35,13 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 		emu.SetFaults(emulator.Faults{Routes: map[string]emulator.RouteFault{"*": {GatewayErrorRate: 1, GatewayStatus: 503}}})
 		set := newSet(ns, "web", "p", 2)
 		create(set)
-		eventuallyCondition(set, infrav1.ConditionReady, infrav1.ReasonTalisUnavailable)
+		eventuallyCondition(set, infrav1.ConditionSynced, infrav1.ReasonTalisUnavailable)
 		got := getSet(set)
-		Expect(condition(got, infrav1.ConditionDegraded).Status).To(BeEquivalentTo("True"))
+		// Passing trouble: the operator retries by itself, nobody needs to act.
+		Expect(condition(got, infrav1.ConditionSynced).Status).To(BeEquivalentTo("False"))
+		Expect(condition(got, infrav1.ConditionReconciling).Status).To(BeEquivalentTo("True"))
+		Expect(condition(got, infrav1.ConditionDegraded).Status).To(BeEquivalentTo("False"))
+		Expect(condition(got, infrav1.ConditionStalled).Status).To(BeEquivalentTo("False"))
 		Expect(liveCount(ns, "web")()).To(BeZero())
 
 		emu.SetFaults(noFaults())

@@ -30,7 +30,7 @@ var _ = Describe("Health as GitOps tools read it", func() {
 	})
 	AfterEach(func() { mgr.Stop() })
 
-	It("is InProgress/Progressing while converging, Current/Healthy when ready, Failed/Degraded when degraded", func() {
+	It("is InProgress/Progressing while converging or retrying Talis errors, Current/Healthy when ready", func() {
 		create(newProject(ns, "p"))
 		Eventually(projectID(ns, "p"), 20*time.Second).ShouldNot(BeZero())
 		slow := emulator.Delays{Pickup: 50 * time.Millisecond, Create: 2 * time.Second, Ready: time.Second, Terminate: 100 * time.Millisecond}
@@ -54,10 +54,15 @@ var _ = Describe("Health as GitOps tools read it", func() {
 
 		emu.SetFaults(emulator.Faults{Routes: map[string]emulator.RouteFault{"*": {GatewayErrorRate: 1, GatewayStatus: 503}}})
 		patchReplicas(set, 3)
+		// A Talis outage is retried: neither Flux nor Argo CD reads it as a failure.
 		Eventually(func(g Gomega) {
+			got := getSet(set)
+			c := condition(got, infrav1.ConditionSynced)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(infrav1.ReasonTalisUnavailable))
 			u := unstructuredSet(set)
-			g.Expect(kstatusOf(u)).To(Equal(status.FailedStatus))
-			g.Expect(argoHealth(u)).To(Equal("Degraded"))
+			g.Expect(kstatusOf(u)).To(Equal(status.InProgressStatus))
+			g.Expect(argoHealth(u)).To(Equal("Progressing"))
 		}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 		emu.SetFaults(noFaults())
 		eventuallyReady(set, 3)
@@ -94,15 +99,27 @@ func kstatusOf(u *unstructured.Unstructured) status.Status {
 
 // argoHealth runs docs/health/argocd.lua the way Argo CD does: a global obj, a returned table.
 func argoHealth(u *unstructured.Unstructured) string {
-	script, err := os.ReadFile(filepath.Join("..", "..", "docs", "health", "argocd.lua"))
+	h, err := runArgoHealth(u.Object)
 	Expect(err).NotTo(HaveOccurred())
+	return h
+}
+
+func runArgoHealth(obj map[string]any) (string, error) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "docs", "health", "argocd.lua"))
+	if err != nil {
+		return "", err
+	}
 	L := lua.NewState()
 	defer L.Close()
-	L.SetGlobal("obj", toLua(L, u.Object))
-	Expect(L.DoString(string(script))).To(Succeed())
+	L.SetGlobal("obj", toLua(L, obj))
+	if err := L.DoString(string(script)); err != nil {
+		return "", err
+	}
 	hs, ok := L.Get(-1).(*lua.LTable)
-	Expect(ok).To(BeTrue(), "the script returns a table")
-	return hs.RawGetString("status").String()
+	if !ok {
+		return "", fmt.Errorf("the script returned %s, not a table", L.Get(-1).Type())
+	}
+	return hs.RawGetString("status").String(), nil
 }
 
 func toLua(L *lua.LState, v any) lua.LValue {

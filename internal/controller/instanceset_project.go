@@ -15,7 +15,7 @@ import (
 func (r *TalisInstanceSetReconciler) missingProject(s *infrav1.TalisInstanceSet) (health, time.Duration) {
 	msg := fmt.Sprintf("TalisProject %q not found in namespace %q", s.Spec.ProjectRef.Name, s.Namespace)
 	if left := r.Timing.MissingProjectGrace - time.Since(s.CreationTimestamp.Time); left > 0 {
-		return retrying(infrav1.ReasonWaitingForProject, msg+"; waiting for it to be applied"), left
+		return waitingOn(infrav1.ReasonWaitingForProject, msg+"; waiting for it to be applied"), left
 	}
 	return stalledOn(infrav1.ReasonProjectNotFound, msg), r.Timing.ErrorRetry
 }
@@ -27,9 +27,9 @@ func projectNotCreated(p *infrav1.TalisProject) health {
 		return stalledOn(c.Reason, fmt.Sprintf("TalisProject %q: %s", p.Name, c.Message))
 	}
 	if isPaused(p) {
-		return retrying(infrav1.ReasonProjectNotReady, fmt.Sprintf("TalisProject %q is paused before it was created in Talis", p.Name))
+		return waitingOn(infrav1.ReasonProjectNotReady, fmt.Sprintf("TalisProject %q is paused before it was created in Talis", p.Name))
 	}
-	return retrying(infrav1.ReasonProjectNotReady, fmt.Sprintf("waiting for TalisProject %q to be created in Talis", p.Name))
+	return waitingOn(infrav1.ReasonProjectNotReady, fmt.Sprintf("waiting for TalisProject %q to be created in Talis", p.Name))
 }
 
 // deletedAndEmpty: the set is being deleted and nothing of it can exist in Talis any more.

@@ -347,7 +347,7 @@ func TestDanglingReferencesAreReported(t *testing.T) {
 	expect(orphan, func() []metav1.Condition { return orphan.Status.Conditions }, infrav1.ReasonProjectNotFound, `TalisProject "nope" not found`)
 	expect(noSecret, func() []metav1.Condition { return noSecret.Status.Conditions }, infrav1.ReasonCredentialsUnavailable, `Secret "missing" with the Talis API key not found`)
 	expect(wrongKey, func() []metav1.Condition { return wrongKey.Status.Conditions }, infrav1.ReasonCredentialsUnavailable, `Secret "creds" has no key "token"`)
-	expect(waiting, func() []metav1.Condition { return waiting.Status.Conditions }, infrav1.ReasonProjectNotReady, `waiting for TalisProject "no-secret"`)
+	expect(waiting, func() []metav1.Condition { return waiting.Status.Conditions }, infrav1.ReasonCredentialsUnavailable, `TalisProject "no-secret": Secret "missing" with the Talis API key not found`)
 	harness.Eventually(t, 60*time.Second, "events name the missing objects", func() error {
 		evs, err := harness.Events(ctx, cp.Client, ns)
 		if err != nil {
