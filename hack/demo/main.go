@@ -86,7 +86,7 @@ func run(keep bool, managerBin string) error {
 		return err
 	}
 	if keep {
-		fmt.Printf("\nStill running. Try:\n  export KUBECONFIG=%s\n  kubectl apply -f config/samples/ && kubectl get talisinstancesets -o wide -w\n  curl %s/emulator/ledger\nPress Ctrl-C to stop.\n", kubeconfig, talisURL)
+		fmt.Printf("\nStill running. Try:\n  export KUBECONFIG=%s\n  kubectl apply -k config/samples/ && kubectl get talisinstancesets -o wide -w\n  curl %s/emulator/ledger\nPress Ctrl-C to stop.\n", kubeconfig, talisURL)
 		<-ctx.Done()
 	}
 	return nil

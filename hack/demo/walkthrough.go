@@ -29,7 +29,7 @@ type walkthrough struct {
 var setKey = client.ObjectKey{Namespace: "default", Name: "web"}
 
 func (w *walkthrough) run(ctx context.Context) error {
-	step("kubectl apply -f config/samples/  (a TalisProject and a TalisInstanceSet of 3)")
+	step("kubectl apply -k config/samples/  (a TalisProject and a TalisInstanceSet of 3)")
 	for _, f := range []string{"config/samples/infra_v1alpha1_talisproject.yaml", "config/samples/infra_v1alpha1_talisinstanceset.yaml"} {
 		if err := w.apply(ctx, f); err != nil {
 			return err

@@ -110,8 +110,8 @@ func (h health) apply(conds *[]metav1.Condition, gen int64) {
 	set(infrav1.ConditionStalled, h.stalled)
 }
 
-// applyReady judges Ready from an observation. Without one, Ready keeps what this generation
-// last observed; a Ready about an older spec says nothing about this one, so it turns False.
+// applyReady judges Ready from an observation. Without one, a Ready=True this generation
+// observed stays; a Ready about an older spec says nothing about this one, so it turns False.
 func (h health) applyReady(conds *[]metav1.Condition, gen int64) {
 	if h.paused {
 		c := findCondition(*conds, infrav1.ConditionReady)
@@ -122,7 +122,8 @@ func (h health) applyReady(conds *[]metav1.Condition, gen int64) {
 		setCondition(conds, gen, infrav1.ConditionReady, h.ready, h.reason, h.message)
 		return
 	}
-	if c := findCondition(*conds, infrav1.ConditionReady); c != nil && c.ObservedGeneration == gen {
+	// Only a True is worth keeping: a False takes the newest reason, so it says what is wrong now.
+	if c := findCondition(*conds, infrav1.ConditionReady); c != nil && c.ObservedGeneration == gen && c.Status == metav1.ConditionTrue {
 		return
 	}
 	setCondition(conds, gen, infrav1.ConditionReady, false, h.reason, h.message)

@@ -98,7 +98,7 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 		Expect(c.DeleteProject(suiteCtx, talis.ProjectDeleteParams{Name: name, OwnerID: talis.AdminOwnerID})).To(Succeed())
 
 		patchReplicas(set, 1)
-		eventuallyCondition(set, infrav1.ConditionReady, infrav1.ReasonProjectNotFound)
+		eventuallyCondition(set, infrav1.ConditionSynced, infrav1.ReasonProjectNotFound)
 		Expect(condition(getSet(set), infrav1.ConditionStalled).Status).To(Equal(metav1.ConditionTrue))
 		Expect(liveCount(ns, "web")()).To(Equal(2), "nothing was terminated, and the set says why")
 	})
