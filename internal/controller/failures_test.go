@@ -66,7 +66,8 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonInvalidCredentials))
 			g.Expect(c.Message).NotTo(ContainSubstring("wrong-key"), "the key never appears in status")
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
-		Expect(joined(eventsFor(ns, "p"))).To(ContainSubstring(infrav1.ReasonInvalidCredentials))
+		// Events are sent asynchronously, after the status that caused them.
+		Eventually(func() string { return joined(eventsFor(ns, "p")) }, 10*time.Second, 100*time.Millisecond).Should(ContainSubstring(infrav1.ReasonInvalidCredentials))
 		Expect(joined(eventsFor(ns, "p"))).NotTo(ContainSubstring("wrong-key"))
 
 		secret.StringData = map[string]string{"apiKey": "right-key"}

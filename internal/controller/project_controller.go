@@ -61,12 +61,12 @@ func (r *TalisProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	h, requeue := r.reconcileNormal(ctx, &p)
 	h.apply(&p.Status.Conditions, p.Generation)
 	p.Status.ObservedGeneration = p.Generation
+	recordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
 	if !equality.Semantic.DeepEqual(before, &p.Status) {
 		if err := r.Status().Update(ctx, &p); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	recordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
 	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
