@@ -112,10 +112,21 @@ var _ = Describe("Talis project ownership", func() {
 		shared.Annotations = map[string]string{infrav1.PausedAnnotation: "true"}
 		shared.Finalizers = []string{infrav1.Finalizer}
 		create(shared)
-		shared.Status = infrav1.TalisProjectStatus{ProjectName: name, ProjectID: id, OwnerID: int64(talis.AdminOwnerID)}
-		Expect(k8s.Status().Update(suiteCtx, shared)).To(Succeed())
-		shared.Annotations = nil
-		Expect(k8s.Update(suiteCtx, shared)).To(Succeed())
+		// The operator writes the paused status too: retry on its conflicts.
+		Eventually(func() error {
+			if err := k8s.Get(suiteCtx, client.ObjectKeyFromObject(shared), shared); err != nil {
+				return err
+			}
+			shared.Status = infrav1.TalisProjectStatus{ProjectName: name, ProjectID: id, OwnerID: int64(talis.AdminOwnerID)}
+			return k8s.Status().Update(suiteCtx, shared)
+		}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
+		Eventually(func() error {
+			if err := k8s.Get(suiteCtx, client.ObjectKeyFromObject(shared), shared); err != nil {
+				return err
+			}
+			shared.Annotations = nil
+			return k8s.Update(suiteCtx, shared)
+		}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
 		Eventually(projectReason(other, "shared"), 20*time.Second).Should(Equal(infrav1.ReasonReady))
 
 		Expect(k8s.Delete(suiteCtx, shared)).To(Succeed())
