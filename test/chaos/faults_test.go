@@ -58,8 +58,10 @@ func (w *watcher) sample() {
 	now := time.Now()
 	var obs []observation
 	add := func(kind, name string, conds []metav1.Condition) {
-		for _, typ := range []string{infrav1.ConditionReady, infrav1.ConditionDegraded} {
-			if c := meta.FindStatusCondition(conds, typ); c != nil && c.Reason != infrav1.ReasonReady && c.Reason != infrav1.ReasonAsExpected {
+		// Synced carries a failed attempt; Ready keeps a fleet that was ready.
+		for _, typ := range []string{infrav1.ConditionReady, infrav1.ConditionSynced, infrav1.ConditionDegraded} {
+			if c := meta.FindStatusCondition(conds, typ); c != nil &&
+				c.Reason != infrav1.ReasonReady && c.Reason != infrav1.ReasonAsExpected && c.Reason != infrav1.ReasonReconcileSuccess {
 				obs = append(obs, observation{at: now, source: kind + "/" + name + " " + typ, reason: c.Reason, message: c.Message})
 			}
 		}
