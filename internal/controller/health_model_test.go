@@ -23,13 +23,7 @@ var _ = Describe("The condition model", func() {
 	It("stalls a set whose project needs a person, with the project's reason and message", func() {
 		mgr := startManager(managerOptions{})
 		defer mgr.Stop()
-		reserved := ns + "-taken"
-		first := newProject(ns, "first")
-		first.Spec.ProjectName = reserved
-		create(first)
-		Eventually(projectID(ns, "first"), 20*time.Second).ShouldNot(BeZero())
-		Expect(k8s.Delete(suiteCtx, first)).To(Succeed())
-		eventuallyGone(first)
+		reserved := reservedTalisName(ns, "-taken")
 
 		stuck := newProject(ns, "stuck")
 		stuck.Spec.ProjectName = reserved

@@ -39,13 +39,7 @@ var _ = Describe("TalisProject names and config", func() {
 	It("lets a NameReserved project be fixed by editing spec.projectName, then refuses name and config edits", func() {
 		mgr := startManager(managerOptions{})
 		defer mgr.Stop()
-		reserved := ns + "-sticky"
-		first := newProject(ns, "first")
-		first.Spec.ProjectName = reserved
-		create(first)
-		Eventually(projectID(ns, "first"), 20*time.Second).ShouldNot(BeZero())
-		Expect(k8s.Delete(suiteCtx, first)).To(Succeed())
-		eventuallyGone(first)
+		reserved := reservedTalisName(ns, "-sticky")
 
 		second := newProject(ns, "second")
 		second.Spec.ProjectName = reserved
@@ -120,3 +114,16 @@ var _ = Describe("TalisProject names and config", func() {
 		Expect(eventsFor(ns, "p")).To(ContainElement(ContainSubstring("created under the previous spec.projectName")))
 	})
 })
+
+// reservedTalisName creates a Talis project through a TalisProject and deletes it: Talis keeps
+// the name reserved forever, so a later project asking for it is NameReserved.
+func reservedTalisName(ns, suffix string) string {
+	name := ns + suffix
+	first := newProject(ns, "first")
+	first.Spec.ProjectName = name
+	create(first)
+	EventuallyWithOffset(1, projectID(ns, "first"), 20*time.Second).ShouldNot(BeZero())
+	ExpectWithOffset(1, k8s.Delete(suiteCtx, first)).To(Succeed())
+	eventuallyGone(first)
+	return name
+}
