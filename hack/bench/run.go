@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +21,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // bench is what every phase shares: one control plane, one admin client.
@@ -151,10 +150,9 @@ func projectName(i int) string { return fmt.Sprintf("p%03d", i) }
 // benchCluster is the manager's --cluster-id in benchmarks.
 const benchCluster = "bench"
 
-// setIdentity mirrors the operator's tio-set tag: sha256("cluster/namespace/name"), first 10 bytes.
+// setIdentity is the tio-set tag of a bench set, from the harness's own copy of the tag scheme.
 func setIdentity(namespace, name string) string {
-	sum := sha256.Sum256([]byte(benchCluster + "/" + namespace + "/" + name))
-	return hex.EncodeToString(sum[:10])
+	return harness.SetIdentityIn(benchCluster, namespace, name)
 }
 
 func newSet(ns string, i, replicas, perProject int) *infrav1.TalisInstanceSet {

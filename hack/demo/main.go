@@ -8,19 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-
-	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 func main() {
@@ -38,13 +32,12 @@ func run(keep bool, managerBin string) error {
 	defer stop()
 
 	step("Starting a local kube-apiserver and etcd (envtest binaries built from source)")
-	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	cp, err := harness.StartControlPlane()
 	if err != nil {
 		return fmt.Errorf("starting the control plane (run via `make demo`, which builds it): %w", err)
 	}
-	defer func() { _ = env.Stop() }()
-	kubeconfig, err := writeKubeconfig(env)
+	defer func() { _ = cp.Stop() }()
+	kubeconfig, err := cp.AdminKubeconfig("demo")
 	if err != nil {
 		return err
 	}
@@ -59,29 +52,17 @@ func run(keep bool, managerBin string) error {
 	defer emu.Close()
 
 	step("Starting the manager: " + managerBin)
-	mgr := exec.CommandContext(ctx, managerBin, "--talis-url", talisURL, "--metrics-bind-address", "0",
-		"--health-probe-bind-address", "0", "--poll-min", "250ms", "--poll-max", "2s")
-	mgr.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	logPath := filepath.Join(filepath.Dir(kubeconfig), "manager.log")
-	logFile, err := os.Create(logPath)
+	mgr, err := harness.StartManager(harness.ManagerSpec{Bin: managerBin, Kubeconfig: kubeconfig,
+		Args: []string{"--talis-url", talisURL, "--metrics-bind-address", "0",
+			"--health-probe-bind-address", "0", "--poll-min", "250ms", "--poll-max", "2s"},
+		Log: filepath.Join(cp.Dir, "manager.log")})
 	if err != nil {
-		return err
-	}
-	mgr.Stdout, mgr.Stderr = logFile, logFile
-	if err := mgr.Start(); err != nil {
 		return fmt.Errorf("starting %s (run via `make demo`, which builds it): %w", managerBin, err)
 	}
-	defer func() { _ = mgr.Process.Signal(syscall.SIGTERM); _ = mgr.Wait() }()
-	fmt.Printf("  manager log: %s\n", logPath)
+	defer mgr.Stop()
+	fmt.Printf("  manager log: %s\n", mgr.LogPath())
 
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = infrav1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return err
-	}
-	w := &walkthrough{c: c, cfg: cfg, emu: emu, scheme: scheme}
+	w := &walkthrough{c: cp.Client, cfg: cp.Config, emu: emu, scheme: cp.Scheme}
 	if err := w.run(ctx); err != nil {
 		return err
 	}
@@ -93,20 +74,3 @@ func run(keep bool, managerBin string) error {
 }
 
 func step(msg string) { fmt.Printf("\n==> %s\n", msg) }
-
-func writeKubeconfig(env *envtest.Environment) (string, error) {
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "demo", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return "", err
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		return "", err
-	}
-	dir, err := os.MkdirTemp("", "talis-demo-")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "kubeconfig")
-	return path, os.WriteFile(path, raw, 0o600)
-}

@@ -189,7 +189,8 @@ func (r *Registry) client(url, key string) (*talis.APIClient, error) {
 	if r.defaults.Options != nil {
 		r.defaults.Options(opts)
 	}
-	opts.HTTPClient = withRetryAfterGate(opts.HTTPClient)
+	// One client serves every set and project of its endpoint: a Retry-After concerns them all.
+	opts.HoldOnRetryAfter = true
 	c, err := talis.NewClient(opts)
 	if err != nil {
 		return nil, err

@@ -1,44 +1,43 @@
 package talisconn
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
-func TestRetryAfterGateHoldsEveryCaller(t *testing.T) {
+// The registry's clients hold every caller of an endpoint back while a Retry-After lasts
+// (pkg/talis's HoldOnRetryAfter): two projects at one URL share the client and its hold.
+func TestRegistryClientsHoldOnRetryAfter(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		if hits.Add(1) == 1 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
+		hits.Add(1)
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusTooManyRequests)
 	}))
-	defer srv.Close()
-	hc := withRetryAfterGate(nil)
-	get := func() int {
-		resp, err := hc.Get(srv.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+	t.Cleanup(srv.Close)
+	r := NewRegistry(Defaults{URL: srv.URL, APIKey: "manager-key", OwnerID: 9}, nil)
+	ctx := context.Background()
+	first, err := r.ForProject(ctx, project("", nil))
+	if err != nil {
+		t.Fatal(err)
 	}
-	start := time.Now()
-	if code := get(); code != http.StatusTooManyRequests {
-		t.Fatalf("first call: %d", code)
+	call(t, first)
+	other := project("", nil)
+	other.Name, other.UID = "q", "u2"
+	second, err := r.ForProject(ctx, other)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for get() == http.StatusTooManyRequests {
-		time.Sleep(50 * time.Millisecond)
+	_, err = second.Client.GetProject(ctx, talis.ProjectGetParams{Name: "y", OwnerID: 1})
+	if n := hits.Load(); n != 1 {
+		t.Fatalf("%d requests reached Talis, want 1 (the second caller held back)", n)
 	}
-	if waited := time.Since(start); waited < time.Second {
-		t.Errorf("called Talis again after %s, before its Retry-After of 1s", waited)
-	}
-	if n := hits.Load(); n != 2 {
-		t.Errorf("%d requests reached the server, want 2 (the rest were held back)", n)
+	if d, ok := talis.RetryAfter(err); !ok || d <= 0 || talis.IsAmbiguous(err) {
+		t.Errorf("held call: %v (RetryAfter %v %v, ambiguous %v)", err, d, ok, talis.IsAmbiguous(err))
 	}
 }

@@ -80,6 +80,7 @@ type APIClient struct {
 	retry     RetryPolicy
 	limiter   *rate.Limiter
 	observer  func(CallInfo)
+	hold      *retryAfterHold // nil unless Options.HoldOnRetryAfter
 	// The key is unexported and atomic so SetAPIKey can race with calls and
 	// so printing the client cannot reveal it.
 	apiKey atomic.Pointer[string]
@@ -109,6 +110,9 @@ func NewClient(opts *Options) (*APIClient, error) {
 	}
 	if c.http == nil {
 		c.http = defaultHTTPClient()
+	}
+	if o.HoldOnRetryAfter {
+		c.hold = &retryAfterHold{}
 	}
 	if o.RateLimit > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(o.RateLimit), o.Burst)

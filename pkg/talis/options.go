@@ -90,6 +90,13 @@ type Options struct {
 	Burst int
 	// Observer, if set, is called synchronously once per HTTP attempt.
 	Observer func(CallInfo)
+	// HoldOnRetryAfter makes the Retry-After of a 429 or 503 hold back every call of this
+	// client until it expires, not only the retry of the call that got it: the answer concerns
+	// the caller, and a client shared by many callers would otherwise go on calling. A call
+	// made meanwhile is not sent (nor observed, nor rate limited); it fails at once with a 429
+	// *APIError whose RetryAfter is the remaining wait (retryable, not ambiguous). Retry-After
+	// is capped at MaxRetryAfter.
+	HoldOnRetryAfter bool
 }
 
 // DefaultOptions returns options for a local server without authentication.

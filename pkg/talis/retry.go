@@ -2,9 +2,6 @@ package talis
 
 import (
 	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -23,27 +20,6 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 		return d
 	}
 	return half + rand.N(half+1)
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP-date. A date in the past
-// means "now".
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		// Cap absurd values instead of overflowing time.Duration.
-		const maxSecs = int64(365 * 24 * 3600)
-		return time.Duration(min(secs, maxSecs)) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // retryDelay decides whether a failed attempt n of an idempotent call should

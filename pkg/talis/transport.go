@@ -65,12 +65,7 @@ func (c *APIClient) do(ctx context.Context, cl call) (*response, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, &requestError{route: cl.route, err: notSentBy(ctx, err), phase: notSent}
 		}
-		if c.limiter != nil {
-			if err := c.limiter.Wait(ctx); err != nil {
-				return nil, &requestError{route: cl.route, err: notSentBy(ctx, err), phase: notSent, limiter: true}
-			}
-		}
-		resp, err := c.attempt(ctx, cl, target, payload, n)
+		resp, err := c.holdOrAttempt(ctx, cl, target, payload, n)
 		if err == nil {
 			return resp, nil
 		}
@@ -92,6 +87,22 @@ func (c *APIClient) do(ctx context.Context, cl call) (*response, error) {
 		case <-t.C:
 		}
 	}
+}
+
+// holdOrAttempt answers locally while a Retry-After hold lasts; otherwise it waits for the
+// rate limiter and makes the attempt.
+func (c *APIClient) holdOrAttempt(ctx context.Context, cl call, target string, payload []byte, n int) (*response, error) {
+	if c.hold != nil {
+		if wait := c.hold.remaining(time.Now()); wait > 0 {
+			return nil, heldError(cl, wait)
+		}
+	}
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, &requestError{route: cl.route, err: notSentBy(ctx, err), phase: notSent, limiter: true}
+		}
+	}
+	return c.attempt(ctx, cl, target, payload, n)
 }
 
 // attempt performs one HTTP exchange and reports it to the observer.
@@ -137,6 +148,9 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 	}
 	defer hresp.Body.Close()
 	status = hresp.StatusCode
+	if c.hold != nil {
+		c.hold.observe(status, hresp.Header, time.Now())
+	}
 	if cl.stream != nil && status >= 200 && status < 300 {
 		return streamBody(cl, hresp)
 	}

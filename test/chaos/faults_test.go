@@ -18,7 +18,7 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // observation is one condition or event a user could have read.

@@ -21,13 +21,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 var (
@@ -82,16 +81,5 @@ func talisBehindProxy(t *testing.T, seed uint64, d emulator.Delays) (*emulator.S
 
 func startManager(t *testing.T, args []string) *harness.Manager {
 	t.Helper()
-	m, err := harness.StartManager(harness.ManagerSpec{Bin: managerBin, Kubeconfig: cp.ManagerKubeconfig, Args: args,
-		Log: filepath.Join(cp.Dir, filepath.Base(t.Name())+".log")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("manager log: %s (KEEP_LOGS=1 keeps it)", m.LogPath())
-		}
-	})
-	return m
+	return cp.StartTestManager(t, managerBin, args)
 }

@@ -30,7 +30,7 @@ type pod struct {
 
 // checkProcess proves from the node what the pod spec asks for: the manager's process runs as uid
 // 65532 (from the image's USER; the pod sets no runAsUser), its root filesystem is mounted
-// read-only, and GOMEMLIMIT came from the downward API (the 256Mi limit).
+// read-only, and GOMEMLIMIT is 90% of the 256Mi limit.
 func (e env) checkProcess(t *testing.T, p pod) {
 	t.Helper()
 	var id string
@@ -50,8 +50,8 @@ func (e env) checkProcess(t *testing.T, p pod) {
 	if root := rootMountOptions(readProc(t, pid, "mountinfo")); !strings.HasPrefix(root, "ro") {
 		t.Errorf("pod %s: root filesystem mount options %q, want read-only", p.Metadata.Name, root)
 	}
-	if env := readProc(t, pid, "environ"); !strings.Contains(env, "\x00GOMEMLIMIT=268435456\x00") && !strings.HasPrefix(env, "GOMEMLIMIT=268435456\x00") {
-		t.Errorf("pod %s: GOMEMLIMIT=268435456 (limits.memory 256Mi) not in the manager's environment", p.Metadata.Name)
+	if env := readProc(t, pid, "environ"); !strings.Contains(env, "\x00GOMEMLIMIT=241591910\x00") && !strings.HasPrefix(env, "GOMEMLIMIT=241591910\x00") {
+		t.Errorf("pod %s: GOMEMLIMIT=241591910 (90%% of limits.memory 256Mi) not in the manager's environment", p.Metadata.Name)
 	}
 }
 

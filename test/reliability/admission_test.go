@@ -16,7 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // obj is a JSON object being edited by a test case.

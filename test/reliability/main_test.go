@@ -3,12 +3,11 @@ package reliability
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 var (
@@ -44,36 +43,8 @@ func managerArgs(talisURL string, extra ...string) []string {
 	return harness.ManagerArgs(talisURL, extra...)
 }
 
-// startManager runs the manager binary as the RBAC-restricted user, logging to a file named
-// after the test; it is stopped when the test ends.
+// startManager runs the manager binary as the RBAC-restricted user; it is stopped when the test ends.
 func startManager(t testing.TB, args []string, env ...string) *harness.Manager {
 	t.Helper()
-	m, err := harness.StartManager(harness.ManagerSpec{Bin: managerBin, Kubeconfig: cp.ManagerKubeconfig, Args: args, Env: env,
-		Log: filepath.Join(cp.Dir, filepath.Base(t.Name())+".log")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		m.Stop()
-		if t.Failed() {
-			t.Logf("manager log: %s", m.LogPath())
-			if os.Getenv("KEEP_LOGS") == "" {
-				t.Logf("last lines:\n%s", tail(m.ReadLog(), 60))
-			}
-		}
-	})
-	return m
-}
-
-func tail(s string, n int) string {
-	lines := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			lines++
-			if lines > n {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
+	return cp.StartTestManager(t, managerBin, args, env...)
 }

@@ -22,7 +22,7 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 var crdNames = []string{"talisinstancesets.infra.talis.io", "talisprojects.infra.talis.io"}

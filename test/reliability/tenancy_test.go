@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // TestKeysStayWithTheirEndpoints runs the manager binary with every URL allowed (the admin's

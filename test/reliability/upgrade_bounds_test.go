@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
-	"github.com/talis-operator/talis-operator/test/reliability/harness"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // unbounded returns this version's CRDs without what it added: spec optional, maxSurge up to

@@ -1,5 +1,5 @@
 // Package harness runs talis-operator the way it runs in a cluster, for the reliability and chaos
-// suites: a real kube-apiserver and etcd (envtest), the Talis emulator behind a recording proxy,
+// suites (test/reliability, test/chaos): a real kube-apiserver and etcd (envtest), the Talis emulator behind a recording proxy,
 // and the manager binary as a separate process that the tests kill, restart and read the logs of.
 // The manager talks to the apiserver as a user holding exactly the generated RBAC
 // (config/rbac/role.yaml, the leader-election Role and the metrics-auth ClusterRole), so every
@@ -190,4 +190,19 @@ func (cp *ControlPlane) NewNamespace(ctx context.Context, prefix string) (string
 		return "", err
 	}
 	return ns.Name, nil
+}
+
+// AdminKubeconfig writes a kubeconfig for a system:masters user called name (for the demo and the
+// bench, which run the manager with full rights as `make run` would) and returns its path.
+func (cp *ControlPlane) AdminKubeconfig(name string) (string, error) {
+	user, err := cp.Env.ControlPlane.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(cp.Dir, name+".kubeconfig")
+	return path, os.WriteFile(path, raw, 0o600)
 }

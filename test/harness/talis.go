@@ -11,8 +11,10 @@ import (
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
-// The operator's ownership tags (internal/creates/tags.go); the tests read them
-// from the emulator's ledger independently of the operator's code.
+// The operator's ownership tags (internal/creates/tags.go), written out again on purpose: the
+// suites read the emulator's ledger with their own copy of the tag scheme, so a change to the
+// operator's tags that breaks identities fails the suites instead of silently moving both sides.
+// Do not import the operator's version here; hack/bench reads its sets' tags through this copy too.
 const (
 	tagSet = "tio-set:"
 	tagTry = "tio-try:"
