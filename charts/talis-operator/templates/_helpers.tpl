@@ -52,8 +52,15 @@ control-plane: controller-manager
 {{- end }}
 {{- end }}
 
+{{/*
+The manager image: by digest when one is given, so the pods run exactly that image whatever the tag.
+*/}}
 {{- define "talis-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -68,4 +75,13 @@ Directory the Talis CA bundle is mounted at.
 */}}
 {{- define "talis-operator.caBundleDir" -}}
 /etc/talis-operator/ca
+{{- end }}
+
+{{/*
+Whether to render the PodDisruptionBudget: as podDisruptionBudget.enabled says, and when it is
+empty only for more than one replica (a single pod has nothing to keep available).
+*/}}
+{{- define "talis-operator.disruptionBudgetEnabled" -}}
+{{- $enabled := toString .Values.podDisruptionBudget.enabled }}
+{{- if or (eq $enabled "true") (and (eq $enabled "") (gt (int .Values.replicaCount) 1)) }}true{{ end }}
 {{- end }}
