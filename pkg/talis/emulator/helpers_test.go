@@ -137,7 +137,7 @@ func mkProject(t *testing.T, base string, owner uint, name string) {
 func instReq(owner uint, project, name string, n int, extra string) string {
 	b, _ := json.Marshal(map[string]any{
 		"owner_id": owner, "project_name": project, "name": name, "number_of_instances": n,
-		"provider": "do-mock", "region": "nyc1", "size": "s-1vcpu-1gb", "image": "ubuntu-22-04-x64",
+		"provider": "do", "region": "nyc1", "size": "s-1vcpu-1gb", "image": "ubuntu-22-04-x64",
 		"volumes": []map[string]any{{"name": "data", "size_gb": 10}},
 	})
 	s := string(b)
@@ -156,6 +156,8 @@ type wireInst struct {
 	VolumeIDs          []string       `json:"volume_ids"`
 	VolumeDetails      []VolumeDetail `json:"volume_details"`
 	Tags               []string       `json:"tags"`
+	UpdatedAt          time.Time      `json:"UpdatedAt"`
+	CreatedAtReal      time.Time      `json:"created_at"`
 }
 
 func create(t *testing.T, base string, elems ...string) []wireInst {

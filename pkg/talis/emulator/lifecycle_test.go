@@ -67,6 +67,28 @@ func TestLifecycleCreateTerminate(t *testing.T) {
 	}
 }
 
+// Upstream's built-in mocks report no IP and no provider id, so
+// provisioning fails its task and leaves the instance provisioning.
+func TestMockProvidersHaveNoPublicIP(t *testing.T) {
+	_, base := start(t, Config{Delays: fast})
+	mkProject(t, base, admin, "p1")
+	ins := create(t, base,
+		instReq(admin, "p1", "a", 1, `"provider":"do-mock"`),
+		instReq(admin, "p1", "b", 1, `"provider":"digitalocean-mock","provision":true`),
+	)
+	if got := waitStatus(t, base, ins[0].ID, "ready"); got.PublicIP != "" || got.ProviderInstanceID != 0 {
+		t.Fatalf("do-mock reported ip/id: %+v", got)
+	}
+	tk := waitTask(t, base, ins[1].ID, "create_instances", "failed")
+	wantErr := "worker: instance ID 2 has no public IP, can't provision"
+	if tk.Error != "\n"+wantErr || tk.Logs != "\n❌ high priority worker 3 failed to process create instance task 2: "+wantErr {
+		t.Fatalf("%+v", tk)
+	}
+	if got := getInst(t, base, ins[1].ID); got.Status != "provisioning" || got.PublicIP != "" || got.ProviderInstanceID != 0 {
+		t.Fatalf("%+v", got)
+	}
+}
+
 func TestLifecycleProvisioningSteps(t *testing.T) {
 	_, base := start(t, Config{Delays: Delays{Pickup: time.Millisecond, Create: time.Millisecond, Ready: time.Millisecond, Provision: 300 * time.Millisecond, Terminate: time.Millisecond}})
 	mkProject(t, base, admin, "p1")

@@ -83,7 +83,7 @@ func (s *Server) createInstances(c *reqCtx) {
 			createdAt: now, updatedAt: now, action: actCreate, status: tsPending,
 		})
 		in.createTask = tid
-		s.schedule(tid, &st.tasks[tid-1], phPickup, s.delays.Pickup)
+		s.schedulePickup(tid, &st.tasks[tid-1])
 	}
 	st.mu.Unlock()
 	s.stats.add(&s.stats.created, int64(total))

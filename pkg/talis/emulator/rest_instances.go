@@ -197,7 +197,7 @@ func (s *Server) terminateInstances(c *reqCtx) {
 			createdAt: now, updatedAt: now, action: actTerminate, status: tsPending,
 		})
 		st.termTasks[id] = append(st.termTasks[id], tid)
-		s.schedule(tid, &st.tasks[tid-1], phPickup, s.delays.Pickup)
+		s.schedulePickup(tid, &st.tasks[tid-1])
 	}
 	writeSlug(c.w, http.StatusOK, slugSuccess, "", nil)
 }

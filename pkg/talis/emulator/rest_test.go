@@ -14,7 +14,7 @@ import (
 	"testing"
 )
 
-const instGolden = `{"ID":%ID%,"CreatedAt":"0001-01-01T00:00:00Z","UpdatedAt":"<T>","DeletedAt":null,"owner_id":4294967295,"project_id":1,"name":"%NAME%","provider_id":"do-mock","provider_instance_id":0,"public_ip":"","region":"nyc1","size":"s-1vcpu-1gb","image":"","tags":%TAGS%,"status":"pending","volume_ids":[],"volume_details":[],"created_at":"<T>","payload_status":"none"}`
+const instGolden = `{"ID":%ID%,"CreatedAt":"0001-01-01T00:00:00Z","UpdatedAt":"<T>","DeletedAt":null,"owner_id":4294967295,"project_id":1,"name":"%NAME%","provider_id":"do","provider_instance_id":0,"public_ip":"","region":"nyc1","size":"s-1vcpu-1gb","image":"","tags":%TAGS%,"status":"pending","volume_ids":[],"volume_details":[],"created_at":"<T>","payload_status":"none"}`
 
 func golden(id, name, tags string) string {
 	return strings.NewReplacer("%ID%", id, "%NAME%", name, "%TAGS%", tags).Replace(instGolden)
@@ -215,7 +215,7 @@ func TestInstanceTasks(t *testing.T) {
 	do(t, "DELETE", base+"/api/v1/instances", `{"owner_id":4294967295,"project_name":"p1","instance_ids":[1]}`)
 
 	r := do(t, "GET", base+"/api/v1/instances/1/tasks?owner_id=1&limit=1&offset=2", "")
-	expect(t, r, 200, `{"slug":"success","error":"","data":{"rows":[{"ID":1,"CreatedAt":"0001-01-01T00:00:00Z","UpdatedAt":"<T>","DeletedAt":null,"project_id":1,"instance_id":1,"action":"create_instances","status":"pending","payload":{"name":"a","owner_id":4294967295,"provider":"do-mock","region":"nyc1","size":"s-1vcpu-1gb","memory":0,"cpu":0,"image":"ubuntu-22-04-x64","tags":["x"],"instance_id":1,"public_ip":"","project_name":"p1","number_of_instances":1,"provision":false,"volumes":[{"name":"data","size_gb":10,"region":"","filesystem":"","mount_point":""}],"action":"create","provider_instance_id":0,"last_task_id":0},"attempts":0,"webhook_sent":false,"created_at":"<T>","priority":1}],"pagination":{"total":1,"page":3,"limit":1,"offset":2}}}`)
+	expect(t, r, 200, `{"slug":"success","error":"","data":{"rows":[{"ID":1,"CreatedAt":"0001-01-01T00:00:00Z","UpdatedAt":"<T>","DeletedAt":null,"project_id":1,"instance_id":1,"action":"create_instances","status":"pending","payload":{"name":"a","owner_id":4294967295,"provider":"do","region":"nyc1","size":"s-1vcpu-1gb","memory":0,"cpu":0,"image":"ubuntu-22-04-x64","tags":["x"],"instance_id":1,"public_ip":"","project_name":"p1","number_of_instances":1,"provision":false,"volumes":[{"name":"data","size_gb":10,"region":"","filesystem":"","mount_point":""}],"action":"create","provider_instance_id":0,"last_task_id":0},"attempts":0,"webhook_sent":false,"created_at":"<T>","priority":1}],"pagination":{"total":1,"page":3,"limit":1,"offset":2}}}`)
 	r = do(t, "GET", base+"/api/v1/instances/1/tasks", "")
 	ts := decode[struct{ Data struct{ Rows []wireTask } }](t, r.body).Data.Rows
 	if len(ts) != 3 || ts[0].ID != 4 || ts[1].ID != 3 || ts[2].ID != 1 {

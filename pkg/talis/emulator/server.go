@@ -25,6 +25,10 @@ import (
 type Config struct {
 	// Delays of the worker phases; the zero value means DefaultDelays.
 	Delays Delays
+	// TasksPerSecond caps how many tasks of one priority (creates,
+	// terminates) the worker starts per second; 0 means upstream's 10,
+	// negative means no cap.
+	TasksPerSecond int
 	// DisableRaceQuirk stops a finishing create from overwriting a
 	// concurrent termination (upstream quirk, section 5.2, on by default).
 	DisableRaceQuirk bool
@@ -56,6 +60,8 @@ type Server struct {
 	cfg     Config
 	st      *store
 	delays  Delays // guarded by st.mu
+	// dispatch holds one window per priority (create, terminate); guarded by st.mu.
+	pickupWindows [2]*dispatchWindow
 	sched   *scheduler
 	rng     *lockedRand
 	faults  atomic.Pointer[Faults]
@@ -78,6 +84,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Delays == (Delays{}) {
 		cfg.Delays = DefaultDelays
+	}
+	if cfg.TasksPerSecond == 0 {
+		cfg.TasksPerSecond = UpstreamTasksPerSecond
 	}
 	if cfg.DuplicateProjectStyle == "" {
 		cfg.DuplicateProjectStyle = "postgres"
@@ -111,6 +120,7 @@ func New(cfg Config) *Server {
 		quit:   make(chan struct{}),
 	}
 	s.sched = newScheduler(s.fire)
+	s.resetDispatch()
 	s.SetFaults(cfg.Faults)
 	s.SetAPIKeys(cfg.APIKeys...)
 	s.sched.start()

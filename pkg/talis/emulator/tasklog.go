@@ -38,6 +38,7 @@ const (
 	errCreate
 	errProvision
 	errTerminate
+	errNoPublicIP
 )
 
 const injectedProviderFailure = "emulator: injected provider failure"
@@ -65,6 +66,8 @@ func errMessage(t *task, in *instance) string {
 		return fmt.Sprintf("worker: failed to run Ansible playbook for instance ID %d: exit status 2", id)
 	case errTerminate:
 		return fmt.Sprintf("worker: failed to delete instance ID %d: %s", id, injectedProviderFailure)
+	case errNoPublicIP:
+		return fmt.Sprintf("worker: instance ID %d has no public IP, can't provision", id)
 	}
 	return ""
 }

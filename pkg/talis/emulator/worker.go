@@ -26,10 +26,29 @@ const lockDuration = 5 * time.Minute
 // validation and then fail the task, as upstream.
 var workingProviders = map[string]bool{"do": true, "ximera": true, "do-mock": true, "digitalocean-mock": true}
 
+// mockProviders are upstream's built-in DigitalOcean mocks: their create
+// reports neither a public IP nor a provider instance id.
+var mockProviders = map[string]bool{"do-mock": true, "digitalocean-mock": true}
+
 // schedule queues the task's next phase; caller holds st.mu.
 func (s *Server) schedule(id uint64, t *task, phase uint8, d time.Duration) {
 	t.phase = phase
 	s.sched.push(event{at: time.Now().UnixNano() + int64(d), task: id, gen: t.gen})
+}
+
+// schedulePickup queues a new (or recovered) task behind the dispatch cap
+// of its priority; caller holds st.mu.
+func (s *Server) schedulePickup(id uint64, t *task) {
+	at := s.pickupWindows[t.action-1].reserve(time.Now().UnixNano() + int64(s.delays.Pickup))
+	t.phase = phPickup
+	s.sched.push(event{at: at, task: id, gen: t.gen})
+}
+
+// resetDispatch starts the dispatchers afresh (at start and restart).
+func (s *Server) resetDispatch() {
+	for i := range s.pickupWindows {
+		s.pickupWindows[i] = newDispatchWindow(s.cfg.TasksPerSecond)
+	}
 }
 
 // fire runs due events under one store lock per batch.
@@ -68,10 +87,12 @@ func (s *Server) complete(t *task, now int64) {
 	s.stats.add(&s.stats.completed, 1)
 }
 
-// fail records an error like upstream (error text plus a log line); the
-// instance stays where it was and the task is never retried.
+// fail records an error like upstream; the instance stays where it was
+// and the task is never retried. Upstream saves the dispatched copy of the
+// task, whose logs hold only the failure line: earlier lines are lost.
 func (s *Server) fail(t *task, code uint8, now int64) {
 	t.errCode = code
+	t.logs = 0
 	t.log(lgFailed)
 	t.status, t.phase = tsFailed, phIdle
 	t.lockedAt, t.updatedAt = 0, now
@@ -157,11 +178,13 @@ func (s *Server) stepCreate(id uint64, t *task, f *Faults, now int64) {
 		s.fail(t, errCreate, now)
 		return
 	}
-	if in.ip == 0 {
+	if in.ip == 0 && !mockProviders[in.spec.provider] {
 		in.ip = allocIP(st.ipNext)
 		st.ipNext++
 	}
 	switch in.spec.provider {
+	case "do-mock", "digitalocean-mock":
+		in.providerID = 0
 	case "do":
 		in.providerID = 400000000 + int64(t.instanceID)
 		in.volumes = len(in.spec.volumes) > 0
@@ -193,6 +216,10 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 	}
 	s.st.setStatus(in, stProvisioning, now)
 	t.log(lgProvisioning)
+	if in.ip == 0 { // upstream checks the IP before running Ansible
+		s.fail(t, errNoPublicIP, now)
+		return
+	}
 	t.log(lgAnsible)
 	t.updatedAt = now
 	if t.stuckAt == stProvisioning {
@@ -205,6 +232,10 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 func (s *Server) stepProvision(id uint64, t *task, f *Faults, now int64) {
 	in := &s.st.instances[t.instanceID-1]
 	if s.abandoned(t, in, now) {
+		return
+	}
+	if in.ip == 0 { // a re-run after a restart
+		s.fail(t, errNoPublicIP, now)
 		return
 	}
 	if s.rng.hit(f.ProvisionFailRate) {
@@ -238,6 +269,7 @@ func (s *Server) stepTerminate(id uint64, t *task, f *Faults, now int64) {
 func (s *Server) recoverTasks() {
 	st := s.st
 	now := nowNano()
+	s.resetDispatch()
 	for i := range st.tasks {
 		t := &st.tasks[i]
 		t.gen++
@@ -248,7 +280,7 @@ func (s *Server) recoverTasks() {
 			t.lockedAt, t.updatedAt = 0, now
 		}
 		if t.status == tsPending && t.attempts < 10 {
-			s.schedule(uint64(i+1), t, phPickup, s.delays.Pickup)
+			s.schedulePickup(uint64(i+1), t)
 		}
 	}
 }
