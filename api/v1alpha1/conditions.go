@@ -35,4 +35,16 @@ const (
 	ReasonCreateOutcomeUnknown   = "CreateOutcomeUnknown"
 	ReasonDeleting               = "Deleting"
 	ReasonWaitingForInstanceSets = "WaitingForInstanceSets"
+	ReasonOutputsNotOwned        = "OutputsConfigMapNotOwned"
+	ReasonOutputsNotWritten      = "OutputsNotWritten"
+)
+
+// Reasons from Talis's tasks.
+const (
+	// ReasonInstanceFailed says Talis's create task of an instance failed; the message has the server's error.
+	// The instance is terminated and replaced after a backoff.
+	ReasonInstanceFailed = "InstanceFailed"
+	// ReasonProvisioningFailing says create attempts in a row all failed in Talis with the same error.
+	// No more are made until the template changes.
+	ReasonProvisioningFailing = "ProvisioningFailing"
 )

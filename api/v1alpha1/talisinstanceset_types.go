@@ -36,10 +36,22 @@ type TalisInstanceSetSpec struct {
 	// +optional
 	ProvisioningTimeout *metav1.Duration `json:"provisioningTimeout,omitempty"`
 
+	// ReplacementBackoffLimit caps the wait before replacing instances whose create failed in Talis.
+	// The wait doubles with each failed create attempt in a row, from 10s up to this limit.
+	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:XValidation:rule="size(self) <= 32",message="replacementBackoffLimit must be at most 32 characters"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="replacementBackoffLimit must be a duration from 1s to 24h, such as 30s, 10m or 1h"
+	// +optional
+	ReplacementBackoffLimit *metav1.Duration `json:"replacementBackoffLimit,omitempty"`
+
 	// DeletionPolicy says whether deleting this object terminates its instances.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+
+	// Outputs publishes the set's instances (names, Talis IDs, public IPs, ready state) into a ConfigMap, for tools such as Ansible.
+	// +optional
+	Outputs *InstanceSetOutputs `json:"outputs,omitempty"`
 }
 
 // Provider is a Talis compute provider that the Talis worker can create instances with.
@@ -241,8 +253,23 @@ type TalisInstance struct {
 	// +optional
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
 
+	// CreateTask is the state of the instance's create task in Talis (completed or failed), once it has finished.
+	// Only looked up for instances that are late, and only when Talis shows tasks to the project's owner (4294967295).
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	CreateTask string `json:"createTask,omitempty"`
+
+	// FailedAt is when Talis's create task for the instance failed; Talis never retries it, so the instance is replaced.
+	// +optional
+	FailedAt *metav1.Time `json:"failedAt,omitempty"`
+
+	// Failure is the start of the failed task's error, as Talis reported it.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	Failure string `json:"failure,omitempty"`
+
 	// TerminatingSince is when the operator decided to remove the instance.
-	// Talis can lose a terminate sent while the instance's create is still running, so the call waits until the instance is ready or past its provisioning timeout.
+	// Talis can lose a terminate sent while the instance's create is still running, so the call waits until the instance is ready, its create task has finished, or it is past its provisioning timeout.
 	// +optional
 	TerminatingSince *metav1.Time `json:"terminatingSince,omitempty"`
 
@@ -270,6 +297,36 @@ type PendingCreate struct {
 
 	// RequestedAt is when the call was about to be made.
 	RequestedAt metav1.Time `json:"requestedAt"`
+}
+
+// CreateFailures is the replacement backoff of a set whose instances fail in Talis.
+type CreateFailures struct {
+	// Attempts is the number of create attempts in a row with a failed instance.
+	Attempts int32 `json:"attempts"`
+
+	// SameError is how many of them in a row failed with the same error; at the manager's limit the set stops creating (Stalled, ProvisioningFailing).
+	SameError int32 `json:"sameError"`
+
+	// LastAttempt is the create attempt whose failure was counted last.
+	LastAttempt int64 `json:"lastAttempt"`
+
+	// LastError is the start of the last failed task's error, as Talis reported it.
+	// +kubebuilder:validation:MaxLength=512
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+
+	// TemplateHash is the template the failures were counted for.
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+
+	// Generation is the set's generation when the last failure was counted; once stalled, any later spec edit tries again.
+	// +optional
+	Generation int64 `json:"generation,omitempty"`
+
+	// NextCreateAfter is when replacements may be created again.
+	// +optional
+	NextCreateAfter *metav1.Time `json:"nextCreateAfter,omitempty"`
 }
 
 // TalisInstanceSetStatus is the observed state of a TalisInstanceSet.
@@ -336,6 +393,11 @@ type TalisInstanceSetStatus struct {
 	// PendingCreate is a create call whose outcome is not yet known.
 	// +optional
 	PendingCreate *PendingCreate `json:"pendingCreate,omitempty"`
+
+	// CreateFailures counts the create attempts in a row whose instances failed in Talis, for the replacement backoff.
+	// It is cleared when an instance of the current template becomes ready or the template changes.
+	// +optional
+	CreateFailures *CreateFailures `json:"createFailures,omitempty"`
 
 	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
 	// While the infra.talis.io/paused annotation is "true", Synced is False and Ready's reason is Paused.

@@ -44,6 +44,7 @@ type TalisInstanceSetReconciler struct {
 	results creates.Results
 	waker   waker
 	created creates.SendLog
+	lookups taskLookups     // when late instances may have their tasks read again
 	creates creates.Batcher // create calls of every set, batched per endpoint
 }
 

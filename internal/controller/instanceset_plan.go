@@ -16,6 +16,7 @@ type plan struct {
 	terminate []int64 // instances to send a terminate call for now
 	create    int     // instances to create in one call
 	timedOut  []int64 // not ready within the provisioning timeout (subset of condemn)
+	failed    []int64 // their create task failed in Talis (subset of condemn)
 }
 
 // planSpec is the part of a set that decides the plan.
@@ -28,6 +29,7 @@ type planSpec struct {
 	provisioning   time.Duration
 	deleteFirst    map[int64]bool
 	deleting       bool
+	holdCreates    bool // replacements back off after failed creates (instanceset_backoff.go)
 }
 
 func planSpecFor(s *infrav1.TalisInstanceSet, hash string) planSpec {
@@ -72,6 +74,12 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 		}
 		if ps.deleting {
 			p.condemn = append(p.condemn, in.ID)
+			condemned[in.ID] = true
+			continue
+		}
+		if in.FailedAt != nil { // Talis never retries a failed task
+			p.condemn = append(p.condemn, in.ID)
+			p.failed = append(p.failed, in.ID)
 			condemned[in.ID] = true
 			continue
 		}
@@ -124,13 +132,14 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 		p.create = creations(ps, insts, live, cur, condemned, createPending)
 	}
 
-	// Terminate calls wait for the instance's create to finish: Talis lets a still-running create
-	// overwrite a terminate, which would leak the instance.
+	// Terminate calls wait for the instance's create to finish (its task done, or the instance
+	// ready or past its timeout): Talis lets a still-running create overwrite a terminate, which
+	// would leak the instance.
 	for _, in := range insts {
 		if !condemned[in.ID] && in.TerminatingSince == nil || in.TerminatedAt != nil {
 			continue
 		}
-		if !isReady(in) && (in.CreatedAt == nil || snapStart.Sub(in.CreatedAt.Time) <= ps.provisioning) {
+		if !isReady(in) && !createFinished(in) && (in.CreatedAt == nil || snapStart.Sub(in.CreatedAt.Time) <= ps.provisioning) {
 			continue
 		}
 		if last := in.TerminateRequestedAt; last != nil && !snapStart.After(last.Add(retry+creates.TimestampPrecision)) {
@@ -142,7 +151,7 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 }
 
 func creations(ps planSpec, insts, live, cur []infrav1.TalisInstance, condemned map[int64]bool, createPending bool) int {
-	if createPending {
+	if createPending || ps.holdCreates {
 		return 0
 	}
 	alive := 0

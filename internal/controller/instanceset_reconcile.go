@@ -38,7 +38,11 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	if !ok {
 		return res, err
 	}
-	return r.act(ctx, conn, p, s, obs, d, deferred)
+	res, err = r.act(ctx, conn, p, s, obs, d, deferred)
+	if after := untilCreates(res.RequeueAfter, d.failures, time.Now()); after != res.RequeueAfter {
+		res.RequeueAfter, res.Priority = after, nil
+	}
+	return res, err
 }
 
 // observation is what the observe phase learnt: a snapshot merged into status.
@@ -48,6 +52,8 @@ type observation struct {
 	orig     *infrav1.TalisInstanceSetStatus // status as last written
 	recorded int64                           // a create outcome folded into status (attempt), or 0
 	before   string                          // progress fingerprint before the merge
+	conn     *talisconn.Connection
+	failed   []failedInstance // create tasks this poll found failed
 }
 
 // observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
@@ -81,7 +87,7 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 		return obs, res, false, err
 	}
 	st := &s.Status
-	obs = observation{snap: snap, orig: st.DeepCopy()}
+	obs = observation{snap: snap, orig: st.DeepCopy(), conn: conn}
 	if obs.recorded = r.results.Apply(key, st); obs.recorded != 0 {
 		r.after(ctx, StepCreateReturned)
 	}
@@ -92,16 +98,19 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
 		r.Timing.createWindow(), r.Timing.TerminateSettle)
 	r.reportSync(ctx, s, obs.sync)
+	obs.failed = r.readTasks(ctx, conn, st, snap.StartedAt)
+	r.reportFailures(s, obs.failed)
 	recordInstanceMetrics(s, notReady)
 	return obs, ctrl.Result{}, true, nil
 }
 
 // decision is what the decide phase chose; it is in status before anything is sent.
 type decision struct {
-	spec    planSpec
-	plan    plan
-	pending *infrav1.PendingCreate // the create to send, or nil
-	health  health
+	spec     planSpec
+	plan     plan
+	pending  *infrav1.PendingCreate // the create to send, or nil
+	health   health
+	failures failureVerdict
 }
 
 // decide plans scale, rollout and replacement, and marks the decision in status.
@@ -109,6 +118,8 @@ func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.Tali
 	st := &s.Status
 	now := time.Now()
 	d := decision{spec: planSpecFor(s, st.TemplateHash)}
+	d.failures = countFailures(s, obs.failed, r.Timing, obs.snap.StartedAt)
+	d.spec.holdCreates = d.failures.hold
 	d.plan = computePlan(d.spec, st.Instances, obs.sync.createPending, obs.snap.StartedAt, r.Timing.TerminateRetry)
 	for _, id := range d.plan.condemn {
 		markCondemned(st, id, now)
@@ -123,6 +134,7 @@ func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.Tali
 	}
 	summarize(s, d.spec)
 	d.health = r.assess(s, d.spec, obs.sync, d.plan)
+	d.health = withTasksNote(failureHealth(d.health, s, d.failures), obs.conn)
 	d.health.apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
 	logDecision(ctx, s, p, d)

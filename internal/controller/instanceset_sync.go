@@ -125,9 +125,9 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Durat
 		res.vanished = append(res.vanished, *inst)
 		return false
 	}
-	// A create that finished (the instance was seen ready) can no longer write over the
-	// terminate. Otherwise wait until it would have, watching for the instance to come back.
-	if inst.ReadyAt != nil {
+	// A create that finished (the instance was seen ready, or its task done) can no longer write
+	// over the terminate. Otherwise wait until it would have, watching for it to come back.
+	if inst.ReadyAt != nil || createFinished(*inst) {
 		return false
 	}
 	inst.State = string(talis.InstanceStatusTerminated)

@@ -34,6 +34,15 @@ type Timing struct {
 	// DetailWrite is the least time between two status writes of a set when the second only adds
 	// detail (instance IDs and states short of ready); health and ready counts are written at once.
 	DetailWrite time.Duration
+	// TaskCheck is how long after it is recorded a not-ready instance has its create task looked
+	// up in Talis; later look-ups of the same instance back off from it. 0 turns look-ups off.
+	TaskCheck time.Duration
+	// FailureBackoff is the first wait before replacing instances whose create task failed; it
+	// doubles per failed attempt in a row, up to the set's spec.replacementBackoffLimit.
+	FailureBackoff time.Duration
+	// StallAfter is how many create attempts in a row may fail the same way before the set
+	// stops creating (Stalled); 0 never stops.
+	StallAfter int
 }
 
 // DefaultTiming is what the manager runs with unless flags say otherwise.
@@ -49,6 +58,9 @@ func DefaultTiming() Timing {
 		TerminateSettle: 5 * time.Minute,
 		MaxCreateBatch:  100,
 		DetailWrite:     5 * time.Second,
+		TaskCheck:       3 * time.Second,
+		FailureBackoff:  10 * time.Second,
+		StallAfter:      4,
 
 		MissingProjectGrace: 30 * time.Second,
 	}
