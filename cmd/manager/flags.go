@@ -74,6 +74,9 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.DurationVar(&o.timing.MissingProjectGrace, "missing-project-grace", o.timing.MissingProjectGrace, "How long after a set is created a missing TalisProject is waited for before it is a Warning (applied together, sets often land first).")
 	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
 	fs.DurationVar(&o.timing.TerminateSettle, "terminate-settle", o.timing.TerminateSettle, "How long an instance terminated before it was ever ready stays watched (Talis lets a create that is still running undo a terminate); the set, and its deletion, wait for it.")
+	fs.DurationVar(&o.timing.TaskCheck, "task-check", o.timing.TaskCheck, "How long after it was recorded a not-ready instance has its create task read in Talis (owner 4294967295 only; later reads of it back off); 0 never reads tasks.")
+	fs.DurationVar(&o.timing.FailureBackoff, "failure-backoff", o.timing.FailureBackoff, "First wait before replacing instances whose create task failed; doubles per failed attempt in a row up to the set's spec.replacementBackoffLimit.")
+	fs.IntVar(&o.timing.StallAfter, "stall-after-failures", o.timing.StallAfter, "Create attempts in a row that may fail in Talis with the same error before a set stops creating (Stalled, ProvisioningFailing) until its spec changes; 0 never stops.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -81,6 +84,9 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	// may still land until then plus a margin for the server.
 	o.timing.CreateDeadline = o.talisTimeout
 	o.timing.CreateAmbiguity = o.talisTimeout + 15*time.Second
+	if o.timing.StallAfter < 0 {
+		return nil, fmt.Errorf("--stall-after-failures must not be negative")
+	}
 	if o.concurrency < 1 {
 		return nil, fmt.Errorf("--concurrency must be at least 1")
 	}

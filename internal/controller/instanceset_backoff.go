@@ -38,9 +38,10 @@ func backoffDelay(first, limit time.Duration, attempts int32) time.Duration {
 }
 
 // countFailures folds the failures found by this poll into status.createFailures and judges, by
-// the snapshot's start like the rest of the plan, whether creates must wait. A failure counts
-// once per create attempt: one call's instances fail together.
-func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t Timing, snapStart time.Time) failureVerdict {
+// the snapshot's start like the rest of the plan, whether creates must wait. The wait runs from
+// now, when the failure was seen: the snapshot may have started before the failed create was even
+// sent. A failure counts once per create attempt: one call's instances fail together.
+func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t Timing, snapStart, now time.Time) failureVerdict {
 	st := &s.Status
 	cf := st.CreateFailures
 	switch {
@@ -67,7 +68,7 @@ func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t Timin
 			cf.SameError = 1
 		}
 		cf.LastAttempt, cf.LastError, cf.Generation = f.attempt, f.message, s.Generation
-		cf.NextCreateAfter = &metav1.Time{Time: snapStart.Add(backoffDelay(t.FailureBackoff, replacementBackoffLimit(s), cf.Attempts))}
+		cf.NextCreateAfter = &metav1.Time{Time: ceilSecond(now.Add(backoffDelay(t.FailureBackoff, replacementBackoffLimit(s), cf.Attempts)))}
 	}
 	st.CreateFailures = cf
 	var v failureVerdict
@@ -80,6 +81,15 @@ func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t Timin
 	}
 	v.hold = v.stalled || !v.until.IsZero()
 	return v
+}
+
+// ceilSecond rounds up to what status can hold (metav1.Time keeps whole seconds), so that a wait
+// read back from status is never shorter than the one decided.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 func stalled(cf *infrav1.CreateFailures, t Timing) bool {

@@ -118,7 +118,7 @@ func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.Tali
 	st := &s.Status
 	now := time.Now()
 	d := decision{spec: planSpecFor(s, st.TemplateHash)}
-	d.failures = countFailures(s, obs.failed, r.Timing, obs.snap.StartedAt)
+	d.failures = countFailures(s, obs.failed, r.Timing, obs.snap.StartedAt, now)
 	d.spec.holdCreates = d.failures.hold
 	d.plan = computePlan(d.spec, st.Instances, obs.sync.createPending, obs.snap.StartedAt, r.Timing.TerminateRetry)
 	for _, id := range d.plan.condemn {
