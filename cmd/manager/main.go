@@ -71,7 +71,7 @@ func run(args []string) error {
 	}
 	// Nothing reads managedFields; leaving them out of the cache roughly halves its memory.
 	// Status updates sent without them leave the server's copy as it is.
-	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields()}
+	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: controller.CacheByObject()}
 	if nss := o.namespaces(); len(nss) > 0 {
 		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range nss {

@@ -31,6 +31,9 @@ type health struct {
 	waiting     bool // on another object: expected for a while, so events are Normal
 	reason      string
 	message     string
+	// fleet, when set, judges Ready instead: the outputs ConfigMap says nothing about whether
+	// the fleet is as asked (withOutputs).
+	fleet *health
 }
 
 // fleetReady: everything is as the spec asks.
@@ -73,6 +76,28 @@ func pausedHealth() health {
 	return health{unsynced: true, paused: true, reason: infrav1.ReasonPaused, message: pausedMessage}
 }
 
+// withOutputs folds a problem publishing the set's outputs (nil: none) into the fleet's health.
+// A ConfigMap the set may not write needs a person, so it stalls the set, unless the fleet's own
+// trouble already does or it is paused. A failed write is retried: it shows only while the fleet
+// has no trouble of its own, which says more. Ready stays the fleet's.
+func (h health) withOutputs(p *outputsProblem) health {
+	if p == nil || h.stalled || h.paused {
+		return h
+	}
+	var o health
+	switch {
+	case p.reason == infrav1.ReasonOutputsNotOwned:
+		o = stalledOn(p.reason, p.message)
+	case h.unsynced || h.degraded:
+		return h
+	default:
+		o = retrying(p.reason, p.message)
+	}
+	fleet := h
+	o.fleet = &fleet
+	return o
+}
+
 // warning says whether events about this state are Warnings.
 func (h health) warning() bool {
 	return h.stalled || h.degraded || (h.unsynced && !h.paused && !h.waiting)
@@ -87,7 +112,11 @@ func summaryReason(conds []metav1.Condition) string {
 }
 
 func (h health) apply(conds *[]metav1.Condition, gen int64) {
-	h.applyReady(conds, gen)
+	if h.fleet != nil {
+		h.fleet.applyReady(conds, gen)
+	} else {
+		h.applyReady(conds, gen)
+	}
 	if h.unsynced {
 		setCondition(conds, gen, infrav1.ConditionSynced, false, h.reason, h.message)
 	} else {

@@ -15,10 +15,21 @@ import (
 // projectRefIndex indexes TalisInstanceSets by the TalisProject they use.
 const projectRefIndex = "spec.projectRef.name"
 
+// outputsConfigMapIndex indexes TalisInstanceSets by the ConfigMap their outputs go to.
+const outputsConfigMapIndex = "spec.outputs.configMapName"
+
 // SetupIndexes registers the field indexes the reconcilers list by.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, projectRefIndex, func(o client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, projectRefIndex, func(o client.Object) []string {
 		return []string{o.(*infrav1.TalisInstanceSet).Spec.ProjectRef.Name}
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, outputsConfigMapIndex, func(o client.Object) []string {
+		if out := o.(*infrav1.TalisInstanceSet).Spec.Outputs; out != nil {
+			return []string{out.ConfigMapName}
+		}
+		return nil
 	})
 }
 

@@ -37,6 +37,8 @@ type TalisInstanceSetReconciler struct {
 	Observer  *observer.Observer
 	Timing    Timing
 	Hook      StepHook
+	// Outputs holds the outputs reconciler's verdicts, folded into the set's conditions.
+	Outputs *outputsVerdicts
 
 	polls   pollTracker
 	writes  writeTracker
@@ -154,7 +156,8 @@ func (r *TalisInstanceSetReconciler) markPaused(ctx context.Context, s *infrav1.
 // finish writes conditions and status, and says when to look again.
 func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h health, after time.Duration) (ctrl.Result, error) {
 	before := summaryReason(s.Status.Conditions)
-	h.apply(&s.Status.Conditions, s.Generation)
+	shown := h.withOutputs(r.Outputs.of(s))
+	shown.apply(&s.Status.Conditions, s.Generation)
 	s.Status.ObservedGeneration = s.Generation
 	if err := r.writeStatus(ctx, s); err != nil {
 		if apierrors.IsConflict(err) {
@@ -162,7 +165,9 @@ func (r *TalisInstanceSetReconciler) finish(ctx context.Context, s *infrav1.Tali
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	recordTransition(r.Recorder, s, before, s.Status.Conditions, h)
+	if shown.reason == h.reason { // the outputs reconciler reports its own problems
+		recordTransition(r.Recorder, s, before, s.Status.Conditions, h)
+	}
 	res := ctrl.Result{RequeueAfter: after}
 	if after >= r.Timing.Resync/2 {
 		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit

@@ -135,7 +135,7 @@ func (r *TalisInstanceSetReconciler) decide(ctx context.Context, s *infrav1.Tali
 	summarize(s, d.spec)
 	d.health = r.assess(s, d.spec, obs.sync, d.plan)
 	d.health = withTasksNote(failureHealth(d.health, s, d.failures), obs.conn)
-	d.health.apply(&st.Conditions, s.Generation)
+	d.health.withOutputs(r.Outputs.of(s)).apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
 	logDecision(ctx, s, p, d)
 	return d

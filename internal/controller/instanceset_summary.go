@@ -23,13 +23,17 @@ func ipSummary(ips []string) string {
 	return fmt.Sprintf("%s +%d more", strings.Join(ips[:summaryIPs], ", "), len(ips)-summaryIPs)
 }
 
-// setSelector is the scale subresource's selector. A set's name may be longer than a label
-// value; such names are hashed, so the selector always parses.
+// setSelector is the scale subresource's selector.
 func setSelector(name string) string {
-	v := name
-	if len(validation.IsValidLabelValue(v)) > 0 {
+	return infrav1.InstanceSetLabel + "=" + setLabelValue(name)
+}
+
+// setLabelValue is a set's name as a label value. A set's name may be longer than a label
+// value; such names are hashed, so selectors on it always parse.
+func setLabelValue(name string) string {
+	if len(validation.IsValidLabelValue(name)) > 0 {
 		sum := sha256.Sum256([]byte(name))
-		v = "h" + hex.EncodeToString(sum[:20])
+		return "h" + hex.EncodeToString(sum[:20])
 	}
-	return infrav1.InstanceSetLabel + "=" + v
+	return name
 }

@@ -20,7 +20,8 @@ type Config struct {
 	Hook StepHook
 }
 
-// Setup registers the indexes and both controllers with a manager.
+// Setup registers the indexes and the controllers with a manager. Its cache must be narrowed
+// with CacheByObject.
 func Setup(mgr ctrl.Manager, cfg Config) error {
 	if cfg.Observer != nil {
 		// List calls end with the manager.
@@ -37,12 +38,22 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}
-	if err := (&TalisInstanceSetReconciler{
+	verdicts := &outputsVerdicts{}
+	sets := &TalisInstanceSetReconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
 		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-controller")},
-		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook,
-	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
+		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook, Outputs: verdicts,
+	}
+	if err := sets.SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)
+	}
+	verdicts.wake = sets.waker.wake
+	if err := (&OutputsReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-outputs")},
+		Verdicts: verdicts, Recheck: cfg.Timing.ErrorRetry,
+	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
+		return fmt.Errorf("setting up the outputs controller: %w", err)
 	}
 	return nil
 }
