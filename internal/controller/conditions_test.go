@@ -67,6 +67,8 @@ var reasonKinds = map[string]stateKind{
 	infrav1.ReasonProjectInUse:           kindStalled,
 	infrav1.ReasonNameForbidden:          kindStalled,
 	infrav1.ReasonProvisioningFailing:    kindStalled,
+	infrav1.ReasonOutputsNotOwned:        kindStalled,
+	infrav1.ReasonOutputsNotWritten:      kindRetrying,
 	infrav1.ReasonPaused:                 kindPaused,
 	infrav1.ReasonAsExpected:             kindQuiet,
 	infrav1.ReasonReconcileSuccess:       kindQuiet,

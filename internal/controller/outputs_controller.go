@@ -151,7 +151,7 @@ func (r *OutputsReconciler) report(s *infrav1.TalisInstanceSet, p *outputsProble
 		return
 	}
 	shown := recordedOutputsProblem(s.Status.Conditions)
-	if (shown == nil) == (p == nil) && (p == nil || shown.reason == p.reason) {
+	if equalProblems(shown, p) {
 		return // as the conditions already say, e.g. after a restart
 	}
 	if p != nil {
