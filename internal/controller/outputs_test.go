@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -161,6 +162,31 @@ var _ = Describe("Fleet outputs", func() {
 		eventuallyPublished(eventuallyReady(set, 1))
 		eventuallyCondition(set, infrav1.ConditionStalled, infrav1.ReasonAsExpected)
 		eventuallyCondition(set, infrav1.ConditionSynced, infrav1.ReasonReconcileSuccess)
+	})
+
+	It("says so when its ConfigMap cannot be written, and writes it again once it can", func() {
+		mgr := startManager(managerOptions{})
+		defer mgr.Stop()
+		create(newProject(ns, "p"))
+		set := withOutputs(newSet(ns, "web", "p", 1), "web-hosts")
+		create(set)
+		cm := eventuallyPublished(eventuallyReady(set, 1))
+		cm.Immutable = ptr.To(true)
+		Expect(k8s.Update(suiteCtx, cm)).To(Succeed())
+
+		patchReplicas(set, 2)
+		eventuallyCondition(set, infrav1.ConditionSynced, infrav1.ReasonOutputsNotWritten)
+		got := eventuallyReady(set, 2)
+		Expect(condition(got, infrav1.ConditionSynced).Message).To(ContainSubstring("immutable"))
+		Expect(condition(got, infrav1.ConditionStalled).Status).To(Equal(metav1.ConditionFalse), "retried, not stalled")
+		Expect(kstatusOf(unstructuredSet(set))).To(Equal(status.InProgressStatus))
+		Eventually(func() []string { return warnings(ns, "web") }, 10*time.Second).
+			Should(ContainElement(HavePrefix(infrav1.ReasonOutputsNotWritten + ": ")))
+
+		Expect(k8s.Delete(suiteCtx, configMap(ns, "web-hosts"))).To(Succeed())
+		eventuallyPublished(got)
+		eventuallyCondition(set, infrav1.ConditionSynced, infrav1.ReasonReconcileSuccess)
+		Expect(kstatusOf(unstructuredSet(set))).To(Equal(status.CurrentStatus))
 	})
 
 	It("keeps only labelled ConfigMaps in the manager's cache", func() {
