@@ -1,7 +1,9 @@
 package controller
 
 import (
+	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -30,7 +32,8 @@ var _ = Describe("Fleet outputs", func() {
 	It("publishes the ready instances, follows a scale, is the set's own and is left alone by polls that change nothing", func() {
 		timing := testTiming()
 		timing.Resync = time.Second // steady polls that find nothing new
-		mgr := startManager(managerOptions{timing: &timing})
+		writes := &configMapWrites{}
+		mgr := startManager(managerOptions{timing: &timing, wrapClient: func(c client.Client) client.Client { writes.Client = c; return writes }})
 		defer mgr.Stop()
 		create(newProject(ns, "p"))
 		set := withOutputs(newSet(ns, "web", "p", 2), "web-hosts")
@@ -47,9 +50,17 @@ var _ = Describe("Fleet outputs", func() {
 		inv := parseInventory(Default, cm.Data[infrav1.OutputsKeyAnsible])
 		Expect(inv.All.Children["web"].Hosts).To(HaveLen(2))
 
+		sent := writes.count()
+		Expect(sent).To(BeNumerically(">=", 1))
 		version := cm.ResourceVersion
+		// An update of the set that changes no instance has the outputs looked at again.
+		touched := getSet(set)
+		patch := client.MergeFrom(touched.DeepCopy())
+		touched.Annotations = map[string]string{"example.com/touched": "yes"}
+		Expect(k8s.Patch(suiteCtx, touched, patch)).To(Succeed())
 		Consistently(func() string { return configMap(ns, "web-hosts").ResourceVersion }, 3*time.Second, 200*time.Millisecond).
-			Should(Equal(version), "steady polls write nothing")
+			Should(Equal(version), "steady polls change nothing")
+		Expect(writes.count()).To(Equal(sent), "and send no ConfigMap write either")
 
 		patchReplicas(set, 4)
 		eventuallyPublished(eventuallyReady(set, 4))
@@ -231,4 +242,33 @@ func eventuallyPublished(s *infrav1.TalisInstanceSet) *corev1.ConfigMap {
 		}
 	}, 30*time.Second, 100*time.Millisecond).Should(Succeed())
 	return cm
+}
+
+// configMapWrites counts the ConfigMap writes the manager sends, changed or not.
+type configMapWrites struct {
+	client.Client
+	n atomic.Int64
+}
+
+func (c *configMapWrites) note(o client.Object) {
+	if _, ok := o.(*corev1.ConfigMap); ok {
+		c.n.Add(1)
+	}
+}
+
+func (c *configMapWrites) count() int64 { return c.n.Load() }
+
+func (c *configMapWrites) Create(ctx context.Context, o client.Object, opts ...client.CreateOption) error {
+	c.note(o)
+	return c.Client.Create(ctx, o, opts...)
+}
+
+func (c *configMapWrites) Update(ctx context.Context, o client.Object, opts ...client.UpdateOption) error {
+	c.note(o)
+	return c.Client.Update(ctx, o, opts...)
+}
+
+func (c *configMapWrites) Patch(ctx context.Context, o client.Object, p client.Patch, opts ...client.PatchOption) error {
+	c.note(o)
+	return c.Client.Patch(ctx, o, p, opts...)
 }
