@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,6 +37,11 @@ func (w *walkthrough) run(ctx context.Context) error {
 		}
 	}
 	if err := w.watchUntil(ctx, 3, "all 3 ready"); err != nil {
+		return err
+	}
+
+	step(`kubectl get configmap web-hosts -o jsonpath='{.data.inventory\.yaml}'  (the set's spec.outputs)`)
+	if err := w.showOutputs(ctx, 3); err != nil {
 		return err
 	}
 
@@ -165,6 +171,30 @@ func render(s *infrav1.TalisInstanceSet) string {
 		fmt.Fprintf(&b, "      #%-3d %-14s %-24s %-15s tpl=%s\n", in.ID, in.Name, state, in.PublicIP, in.TemplateHash)
 	}
 	return b.String()
+}
+
+// showOutputs waits until the set's outputs ConfigMap lists n IPs, and prints its inventory.
+func (w *walkthrough) showOutputs(ctx context.Context, n int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var cm corev1.ConfigMap
+		err := w.c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-hosts"}, &cm)
+		if client.IgnoreNotFound(err) != nil {
+			return err
+		}
+		if err == nil && strings.Count(cm.Data[infrav1.OutputsKeyIPs], "\n") == n {
+			fmt.Print(indent(cm.Data[infrav1.OutputsKeyAnsible], "    "))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ConfigMap web-hosts does not list %d IPs after 30 seconds", n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n"+prefix) + "\n"
 }
 
 // printTable asks the apiserver for the same Table kubectl prints, printer columns and all.
