@@ -45,6 +45,7 @@ type TalisInstanceSetReconciler struct {
 	waker   waker
 	created creates.SendLog
 	lookups taskLookups     // when late instances may have their tasks read again
+	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
 	creates creates.Batcher // create calls of every set, batched per endpoint
 }
 
@@ -83,6 +84,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	var s infrav1.TalisInstanceSet
 	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.drift.unwatch(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.writes.forget(req.NamespacedName)
 			r.pacer.forget(req.NamespacedName)
@@ -94,6 +96,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// conflict. Look again shortly instead of spinning on conflicts.
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
+	r.drift.unwatch(req.NamespacedName) // watched again if this reconcile ends steady
 	if isPaused(&s) {
 		return ctrl.Result{}, r.markPaused(ctx, &s)
 	}
@@ -181,6 +184,9 @@ func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurre
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.waker.start(ctx, q)
 			r.created.Start(time.Now())
+			if r.Timing.DriftPoll > 0 {
+				go r.drift.run(ctx, r.Timing.DriftPoll, r.Observer, r.waker.wake)
+			}
 			return nil
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).

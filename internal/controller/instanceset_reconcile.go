@@ -201,6 +201,8 @@ func (r *TalisInstanceSetReconciler) act(ctx context.Context, conn *talisconn.Co
 	}
 	if res.Priority == nil {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+	} else if r.Timing.DriftPoll > 0 && s.DeletionTimestamp.IsZero() {
+		r.drift.watch(key, conn, p.Status.ProjectID, st, obs.snap.StartedAt)
 	}
 	return res, nil
 }
