@@ -49,7 +49,11 @@ var _ = Describe("TalisInstanceSet drift", func() {
 		got := eventuallyReady(victimSet, 2)
 		eventuallyReady(bystander, 1)
 		// Once steady, the bystander is not reconciled again before its resync.
-		Eventually(func() int64 { before := reads.reads.Load(); time.Sleep(4 * timing.DriftPoll); return reads.reads.Load() - before },
+		Eventually(func() int64 {
+			before := reads.reads.Load()
+			time.Sleep(4 * timing.DriftPoll)
+			return reads.reads.Load() - before
+		},
 			20*time.Second).Should(BeZero())
 		readsBefore := reads.reads.Load()
 
