@@ -30,12 +30,7 @@ var _ = Describe("TalisInstanceSet drift", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() { ns = newNamespace() })
-	AfterEach(func() {
-		if mgr != nil {
-			mgr.Stop()
-		}
-	})
+	eachSpec(&ns, &mgr)
 
 	It("sees an instance terminated outside Kubernetes within the drift interval, long before the resync, and wakes only its set", func() {
 		timing := testTiming()

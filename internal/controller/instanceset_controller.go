@@ -5,7 +5,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -31,7 +30,6 @@ type TalisInstanceSetReconciler struct {
 	client.Client
 	// APIReader reads past the cache, to re-check a set right before a create call.
 	APIReader client.Reader
-	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Conns     *talisconn.Registry
 	Observer  *observer.Observer

@@ -244,15 +244,16 @@ func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p 
 	deadline := r.Timing.createWindow().Deadline(pc.RequestedAt.Time)
 	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
 	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
-		r.results.Put(key, r.outcome(regarding, pc, created, err))
+		r.results.Put(key, r.createResult(regarding, pc, created, err))
 		if err != nil {
 			r.waker.wake(key) // a refused create is reported at once
 		}
 	})
 }
 
-// outcome turns what a create call returned into a held result, and reports it in events.
-func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+// createResult turns what a create call returned into the result held for the set's next
+// reconcile (r.results.Outcome hands it over), and reports it in events.
+func (r *TalisInstanceSetReconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
 	res := creates.Result{Attempt: pc.Attempt, Err: err}
 	switch {
 	case err == nil:

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -25,7 +24,6 @@ import (
 // TalisProjectReconciler keeps a Talis project in step with a TalisProject.
 type TalisProjectReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
 	Conns    *talisconn.Registry
 	Timing   Timing
@@ -167,7 +165,7 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 	}
 	if n := len(sets.Items); n > 0 {
 		h := converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n))
-		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 	}
 	shared, err := r.shared(ctx, p)
 	if err != nil {
@@ -184,7 +182,7 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 		if err != nil {
 			h := problem("deleting the project", err)
 			r.Recorder.Eventf(p, nil, "Warning", h.reason, "Delete", "%s", h.message)
-			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
 		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
 	}
@@ -195,7 +193,8 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 	return ctrl.Result{}, nil
 }
 
-func (r *TalisProjectReconciler) writeStatus(ctx context.Context, p *infrav1.TalisProject, h health) error {
+// writeHealth writes the project's status with h applied to its conditions.
+func (r *TalisProjectReconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h health) error {
 	h.apply(&p.Status.Conditions, p.Generation)
 	return client.IgnoreNotFound(r.Status().Update(ctx, p))
 }

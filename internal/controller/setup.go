@@ -32,13 +32,13 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
 	}
 	if err := (&TalisProjectReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},
+		Client: mgr.GetClient(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},
 		Conns: cfg.Conns, Timing: cfg.Timing,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}
 	if err := (&TalisInstanceSetReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-controller")},
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {

@@ -51,12 +51,7 @@ var _ = Describe("TalisInstanceSet reading Talis's tasks", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() { ns = newNamespace() })
-	AfterEach(func() {
-		if mgr != nil {
-			mgr.Stop()
-		}
-	})
+	eachSpec(&ns, &mgr)
 
 	It("explains a failed create with the server's error, replaces it with a doubling backoff and stops when every attempt fails alike", func() {
 		mgr = startManager(managerOptions{timing: tasksTiming(3)})
