@@ -16,6 +16,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
@@ -226,6 +227,7 @@ func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisc
 	if err != nil {
 		return err
 	}
+	metrics.CountTerminations(len(ids))
 	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", describeIDs(ids))
 	return nil
 }
@@ -252,6 +254,7 @@ func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p 
 // outcome turns what a create call returned into a held result, and reports it in events.
 func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
 	res := creates.Result{Attempt: pc.Attempt, Err: err}
+	metrics.CountCreate(int(pc.Count), err)
 	switch {
 	case err == nil:
 		res.Instances = instancesFromCreate(created, pc, time.Now())
