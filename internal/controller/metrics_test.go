@@ -156,7 +156,7 @@ var _ = Describe("Metrics", func() {
 		again := newSet(ns, "web", "p", 2)
 		create(again)
 		got := eventuallyReady(again, 2)
-		Expect(counterOf("talis_operator_adoptions_total", map[string]string{"kind": metrics.KindInstance}) - adopted).
+		Expect(counterOf("talis_operator_adoptions_total", map[string]string{"kind": metrics.KindInstance})-adopted).
 			To(BeNumerically(">=", 2), joined(eventsFor(ns, "web")))
 
 		terminateDirectly(got.Status.ProjectName, got.Status.Instances[0].ID)
