@@ -21,6 +21,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
@@ -137,6 +138,7 @@ func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *inf
 	if err := r.patchFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return client.IgnoreNotFound(err)
 	}
+	metrics.ObserveDeletion(metrics.KindInstanceSet, s.DeletionTimestamp)
 	r.after(ctx, StepFinalizerRemoved)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
@@ -228,6 +229,7 @@ func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisc
 	if err != nil {
 		return err
 	}
+	metrics.CountTerminations(len(ids))
 	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", describeIDs(ids))
 	return nil
 }
@@ -255,6 +257,7 @@ func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p 
 // reconcile (r.results.Outcome hands it over), and reports it in events.
 func (r *TalisInstanceSetReconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
 	res := creates.Result{Attempt: pc.Attempt, Err: err}
+	metrics.CountCreate(int(pc.Count), err)
 	switch {
 	case err == nil:
 		res.Instances = instancesFromCreate(created, pc, time.Now())

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -189,6 +190,7 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 	if err := patchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
 	return ctrl.Result{}, nil
 }

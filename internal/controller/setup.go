@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
@@ -28,6 +29,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 			return err
 		}
 	}
+	metrics.WatchObjects(mgr.GetCache(), mgr.Elected())
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
 	}
