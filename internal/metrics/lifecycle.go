@@ -46,6 +46,11 @@ var (
 		Help: "Instances found terminated outside Kubernetes; the set replaces each one it still wants.",
 	})
 
+	FailedInstances = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "talis_operator_failed_instances_total",
+		Help: "Instances whose create task failed in Talis (seen by reading the task); each is terminated and replaced after the set's backoff.",
+	})
+
 	DeletionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "talis_operator_deletion_duration_seconds",
 		Help:    "Time from an object's deletionTimestamp to the operator removing its finalizer, by kind.",
@@ -92,6 +97,9 @@ func CountAdoptions(kind string, n int) { Adoptions.WithLabelValues(kind).Add(fl
 
 // CountDriftReplacements records n instances found terminated outside Kubernetes.
 func CountDriftReplacements(n int) { DriftReplacements.Add(float64(n)) }
+
+// CountFailedInstances records instances whose create task was found failed.
+func CountFailedInstances(n int) { FailedInstances.Add(float64(n)) }
 
 // ObserveDeletion records that an object of kind whose deletion started at deleted has just lost
 // its finalizer.
