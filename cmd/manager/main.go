@@ -46,6 +46,7 @@ func run(args []string) error {
 		return err
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	metrics.SetBuildInfo(versionAndCommit())
 	log := ctrl.Log.WithName("setup")
 
 	scheme := runtime.NewScheme()

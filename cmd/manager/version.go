@@ -20,7 +20,13 @@ var (
 var stdout io.Writer = os.Stdout
 
 func versionString() string {
-	v, c := version, commit
+	v, c := versionAndCommit()
+	return fmt.Sprintf("talis-operator manager %s (commit %s, %s)", v, c, runtime.Version())
+}
+
+// versionAndCommit are the ldflags values, else the module's build info, else "unknown".
+func versionAndCommit() (v, c string) {
+	v, c = version, commit
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "" {
 			v = bi.Main.Version // "(devel)" for a build from a checkout, a tag for go install m@v
@@ -37,5 +43,5 @@ func versionString() string {
 	if c == "" {
 		c = "unknown"
 	}
-	return fmt.Sprintf("talis-operator manager %s (commit %s, %s)", v, c, runtime.Version())
+	return v, c
 }

@@ -20,13 +20,8 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() { ns = newNamespace() })
-	AfterEach(func() {
-		if mgr != nil {
-			mgr.Stop()
-		}
-		emu.SetAPIKeys()
-	})
+	eachSpec(&ns, &mgr)
+	AfterEach(func() { emu.SetAPIKeys() })
 
 	It("reports Talis being down and converges once it is back", func() {
 		mgr = startManager(managerOptions{})

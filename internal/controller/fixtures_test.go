@@ -12,38 +12,40 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 var nsCounter atomic.Int64
 
 // newNamespace makes a namespace for one test; Talis project names are global and stay taken
 // after deletion, so names derived from it never collide across tests or runs.
+// eachSpec gives every spec of the container a namespace of its own, and stops the manager the
+// spec started (mgr), if any.
+func eachSpec(ns *string, mgr **runningManager) {
+	BeforeEach(func() { *ns, *mgr = newNamespace(), nil })
+	AfterEach(func() {
+		if *mgr != nil {
+			(*mgr).Stop()
+		}
+	})
+}
+
 func newNamespace() string {
 	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1_000_000_000, nsCounter.Add(1))
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
 	return name
 }
 
-func newProject(ns, name string) *infrav1.TalisProject {
-	return &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: infrav1.TalisProjectSpec{Description: "test project"}}
-}
+// newProject and newSet are the harness's fixtures, shared with the reliability and chaos suites.
+func newProject(ns, name string) *infrav1.TalisProject { return harness.Project(ns, name) }
 
 func newSet(ns, name, project string, replicas int32) *infrav1.TalisInstanceSet {
-	return &infrav1.TalisInstanceSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: infrav1.TalisInstanceSetSpec{
-			ProjectRef: infrav1.LocalObjectReference{Name: project},
-			Replicas:   ptr.To(replicas),
-			Template: infrav1.InstanceTemplate{Provider: "do", Region: "nyc1", Size: "s-1vcpu-1gb",
-				Image: "ubuntu-22-04-x64", Tags: []string{"team:infra"},
-				Volumes: []infrav1.Volume{{Name: "data", SizeGB: 10}}},
-		}}
+	return harness.Set(ns, name, project, replicas)
 }
 
 func create(objs ...client.Object) {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 )
 
 // defaultReplacementBackoffLimit is the CRD's default, for sets stored before the field existed.
@@ -137,6 +138,7 @@ func failureHealth(h health, s *infrav1.TalisInstanceSet, v failureVerdict) heal
 
 // reportFailures emits one Warning per distinct server error found by this poll.
 func (r *TalisInstanceSetReconciler) reportFailures(s *infrav1.TalisInstanceSet, failed []failedInstance) {
+	metrics.CountFailedInstances(len(failed))
 	byMessage := map[string][]int64{}
 	var order []string
 	for _, f := range failed {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
@@ -22,6 +21,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
@@ -31,7 +31,6 @@ type TalisInstanceSetReconciler struct {
 	client.Client
 	// APIReader reads past the cache, to re-check a set right before a create call.
 	APIReader client.Reader
-	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
 	Conns     *talisconn.Registry
 	Observer  *observer.Observer
@@ -47,6 +46,7 @@ type TalisInstanceSetReconciler struct {
 	waker   waker
 	created creates.SendLog
 	lookups taskLookups     // when late instances may have their tasks read again
+	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
 	creates creates.Batcher // create calls of every set, batched per endpoint
 }
 
@@ -85,6 +85,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	var s infrav1.TalisInstanceSet
 	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
 		if apierrors.IsNotFound(err) {
+			r.drift.unwatch(req.NamespacedName)
 			r.polls.forget(req.NamespacedName)
 			r.writes.forget(req.NamespacedName)
 			r.pacer.forget(req.NamespacedName)
@@ -96,6 +97,7 @@ func (r *TalisInstanceSetReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// conflict. Look again shortly instead of spinning on conflicts.
 		return ctrl.Result{RequeueAfter: staleCacheRetry}, nil
 	}
+	r.drift.unwatch(req.NamespacedName) // watched again if this reconcile ends steady
 	if isPaused(&s) {
 		return ctrl.Result{}, r.markPaused(ctx, &s)
 	}
@@ -138,6 +140,7 @@ func (r *TalisInstanceSetReconciler) removeFinalizer(ctx context.Context, s *inf
 	if err := r.patchFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return client.IgnoreNotFound(err)
 	}
+	metrics.ObserveDeletion(metrics.KindInstanceSet, s.DeletionTimestamp)
 	r.after(ctx, StepFinalizerRemoved)
 	return nil
 }
@@ -186,6 +189,9 @@ func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurre
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.waker.start(ctx, q)
 			r.created.Start(time.Now())
+			if r.Timing.DriftPoll > 0 {
+				go r.drift.run(ctx, r.Timing.DriftPoll, r.Observer, r.waker.wake)
+			}
 			return nil
 		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).

@@ -102,7 +102,7 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 	if !ps.deleting {
 		// Scale down among current instances: the ones named in the annotation, then not ready, then newest.
 		if excess := len(cur) - ps.replicas; excess > 0 {
-			sort.SliceStable(cur, func(i, j int) bool { return removeBefore(cur[i], cur[j], ps.deleteFirst) })
+			sort.SliceStable(cur, func(i, j int) bool { return removeBefore(cur[i], cur[j], ps.deleteFirst, true) })
 			for _, in := range cur[:excess] {
 				p.condemn = append(p.condemn, in.ID)
 				condemned[in.ID] = true
@@ -117,7 +117,7 @@ func computePlan(ps planSpec, insts []infrav1.TalisInstance, createPending bool,
 			}
 		}
 		budget := ready - (ps.replicas - ps.maxUnavailable)
-		sort.SliceStable(old, func(i, j int) bool { return oldRemoveBefore(old[i], old[j], ps.deleteFirst) })
+		sort.SliceStable(old, func(i, j int) bool { return removeBefore(old[i], old[j], ps.deleteFirst, false) })
 		for _, in := range old {
 			switch {
 			case !isReady(in):
@@ -176,24 +176,14 @@ func creations(ps planSpec, insts, live, cur []infrav1.TalisInstance, condemned 
 
 func isReady(in infrav1.TalisInstance) bool { return in.State == "ready" }
 
-// removeBefore orders scale-down victims: named for deletion, then not ready, then newest.
-func removeBefore(a, b infrav1.TalisInstance, named map[int64]bool) bool {
+// removeBefore orders instances to remove: named for deletion, then not ready, then by age:
+// newest first on scale-down (the least proven), oldest first in a rollout (the most outdated).
+func removeBefore(a, b infrav1.TalisInstance, named map[int64]bool, newestFirst bool) bool {
 	if named[a.ID] != named[b.ID] {
 		return named[a.ID]
 	}
 	if isReady(a) != isReady(b) {
 		return !isReady(a)
 	}
-	return a.ID > b.ID
-}
-
-// oldRemoveBefore orders outdated instances in a rollout: named, not ready, then oldest.
-func oldRemoveBefore(a, b infrav1.TalisInstance, named map[int64]bool) bool {
-	if named[a.ID] != named[b.ID] {
-		return named[a.ID]
-	}
-	if isReady(a) != isReady(b) {
-		return !isReady(a)
-	}
-	return a.ID < b.ID
+	return (a.ID > b.ID) == newestFirst
 }

@@ -16,6 +16,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
@@ -201,6 +202,8 @@ func (r *TalisInstanceSetReconciler) act(ctx context.Context, conn *talisconn.Co
 	}
 	if res.Priority == nil {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+	} else if r.Timing.DriftPoll > 0 && s.DeletionTimestamp.IsZero() {
+		r.drift.watch(key, conn, p.Status.ProjectID, st, obs.snap.StartedAt)
 	}
 	return res, nil
 }
@@ -226,6 +229,7 @@ func (r *TalisInstanceSetReconciler) terminate(ctx context.Context, conn *talisc
 	if err != nil {
 		return err
 	}
+	metrics.CountTerminations(len(ids))
 	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", describeIDs(ids))
 	return nil
 }
@@ -242,16 +246,18 @@ func (r *TalisInstanceSetReconciler) submitCreate(conn *talisconn.Connection, p 
 	deadline := r.Timing.createWindow().Deadline(pc.RequestedAt.Time)
 	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
 	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
-		r.results.Put(key, r.outcome(regarding, pc, created, err))
+		r.results.Put(key, r.createResult(regarding, pc, created, err))
 		if err != nil {
 			r.waker.wake(key) // a refused create is reported at once
 		}
 	})
 }
 
-// outcome turns what a create call returned into a held result, and reports it in events.
-func (r *TalisInstanceSetReconciler) outcome(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+// createResult turns what a create call returned into the result held for the set's next
+// reconcile (r.results.Outcome hands it over), and reports it in events.
+func (r *TalisInstanceSetReconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
 	res := creates.Result{Attempt: pc.Attempt, Err: err}
+	metrics.CountCreate(int(pc.Count), err)
 	switch {
 	case err == nil:
 		res.Instances = instancesFromCreate(created, pc, time.Now())

@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 )
 
 // summarize derives the counters, the IP list (in instance ID order) and its summary, and the
@@ -99,6 +100,7 @@ func vanishedIDs(v []infrav1.TalisInstance) []int64 {
 func (r *TalisInstanceSetReconciler) reportSync(ctx context.Context, s *infrav1.TalisInstanceSet, sync syncResult) {
 	log := ctrl.LoggerFrom(ctx).V(1)
 	if len(sync.adopted) > 0 {
+		metrics.CountAdoptions(metrics.KindInstance, len(sync.adopted))
 		r.Recorder.Eventf(s, nil, "Normal", "Adopted", "Adopt", "Adopted instance(s) %s tagged for this set", describeIDs(sync.adopted))
 	}
 	if pc := sync.confirmed; pc != nil {
@@ -120,6 +122,7 @@ func (r *TalisInstanceSetReconciler) reportSync(ctx context.Context, s *infrav1.
 			"Talis brought instance(s) %s back after a terminate (their create was still running); terminating them again", describeIDs(sync.undone))
 	}
 	if len(sync.vanished) > 0 {
+		metrics.CountDriftReplacements(len(sync.vanished))
 		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceTerminated, "Observe",
 			"Instance(s) %s were terminated outside Kubernetes; they will be replaced", describeIDs(vanishedIDs(sync.vanished)))
 	}

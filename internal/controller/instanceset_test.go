@@ -42,14 +42,14 @@ var _ = Describe("TalisInstanceSet", func() {
 		Expect(all).To(HaveLen(3), "exactly one create of 3 instances")
 		Expect(live).To(HaveLen(3))
 		for _, e := range all {
-			Expect(e.Tags).To(ContainElements("team:infra", creates.TagManaged))
+			Expect(e.Tags).To(ContainElements("team:test", creates.TagManaged))
 		}
 		Expect(condition(got, infrav1.ConditionReconciling).Status).To(BeEquivalentTo("False"))
 		Expect(condition(got, infrav1.ConditionStalled).Status).To(BeEquivalentTo("False"))
 		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("Created 3 instance(s)"))
 	})
 
-	It("scales up and down, removing not-ready, then named, then newest instances", func() {
+	It("scales up and down, removing named, then not-ready, then newest instances", func() {
 		create(newProject(ns, "p"))
 		set := newSet(ns, "web", "p", 2)
 		create(set)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -18,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -25,7 +25,6 @@ import (
 // TalisProjectReconciler keeps a Talis project in step with a TalisProject.
 type TalisProjectReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
 	Conns    *talisconn.Registry
 	Timing   Timing
@@ -167,7 +166,7 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 	}
 	if n := len(sets.Items); n > 0 {
 		h := converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n))
-		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 	}
 	shared, err := r.shared(ctx, p)
 	if err != nil {
@@ -184,18 +183,20 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 		if err != nil {
 			h := problem("deleting the project", err)
 			r.Recorder.Eventf(p, nil, "Warning", h.reason, "Delete", "%s", h.message)
-			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeStatus(ctx, p, h)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
 		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
 	}
 	if err := patchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
 	return ctrl.Result{}, nil
 }
 
-func (r *TalisProjectReconciler) writeStatus(ctx context.Context, p *infrav1.TalisProject, h health) error {
+// writeHealth writes the project's status with h applied to its conditions.
+func (r *TalisProjectReconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h health) error {
 	h.apply(&p.Status.Conditions, p.Generation)
 	return client.IgnoreNotFound(r.Status().Update(ctx, p))
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -29,6 +30,7 @@ func (r *TalisProjectReconciler) mayUse(ctx context.Context, p *infrav1.TalisPro
 			"Talis project %q already exists and was not created by this TalisProject; to use it, add the annotation %s=\"true\" (its instances and, with deletionPolicy Delete, the project itself then belong to this object)",
 			got.Name, infrav1.AdoptAnnotation)), false
 	}
+	metrics.CountAdoptions(metrics.KindProject, 1)
 	r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", got.Name, got.ID)
 	return health{}, true
 }

@@ -41,7 +41,7 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 		}})
 		got := getSet(set)
 		oldHash := got.Status.TemplateHash
-		got.Spec.Template.Tags = []string{"team:infra", "rev:2"}
+		got.Spec.Template.Tags = []string{"team:test", "rev:2"}
 		Expect(k8s.Update(suiteCtx, got)).To(Succeed())
 
 		Eventually(func(g Gomega) {

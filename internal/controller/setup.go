@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
@@ -29,18 +30,19 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 			return err
 		}
 	}
+	metrics.WatchObjects(mgr.GetCache(), mgr.Elected())
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
 	}
 	if err := (&TalisProjectReconciler{
-		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},
+		Client: mgr.GetClient(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},
 		Conns: cfg.Conns, Timing: cfg.Timing,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}
 	verdicts := &outputsVerdicts{}
 	sets := &TalisInstanceSetReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-controller")},
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook, Outputs: verdicts,
 	}

@@ -51,14 +51,10 @@ var _ = Describe("TalisInstanceSet reading Talis's tasks", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() { ns = newNamespace() })
-	AfterEach(func() {
-		if mgr != nil {
-			mgr.Stop()
-		}
-	})
+	eachSpec(&ns, &mgr)
 
 	It("explains a failed create with the server's error, replaces it with a doubling backoff and stops when every attempt fails alike", func() {
+		failedBefore := counterOf("talis_operator_failed_instances_total", nil)
 		mgr = startManager(managerOptions{timing: tasksTiming(3)})
 		create(newProject(ns, "p"))
 		set := failingSet(ns, "web", "p", 1)
@@ -91,6 +87,7 @@ var _ = Describe("TalisInstanceSet reading Talis's tasks", func() {
 		Expect(at[1].Sub(at[0])).To(BeNumerically(">=", time.Second), "second attempt waited the first backoff")
 		Expect(at[2].Sub(at[1])).To(BeNumerically(">=", 2*time.Second), "third attempt waited twice as long")
 		Eventually(liveCount(ns, "web"), 20*time.Second, 100*time.Millisecond).Should(BeZero(), "failed instances are terminated")
+		Expect(counterOf("talis_operator_failed_instances_total", nil) - failedBefore).To(BeEquivalentTo(3))
 
 		// A spec edit is a request to try again; this one can work.
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(set), got)).To(Succeed())

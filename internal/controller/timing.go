@@ -34,6 +34,9 @@ type Timing struct {
 	// DetailWrite is the least time between two status writes of a set when the second only adds
 	// detail (instance IDs and states short of ready); health and ready counts are written at once.
 	DetailWrite time.Duration
+	// DriftPoll is how often the instance list of an endpoint with steady sets is compared with
+	// what they recorded, waking those it contradicts; 0 leaves drift to Resync.
+	DriftPoll time.Duration
 	// TaskCheck is how long after it is recorded a not-ready instance has its create task looked
 	// up in Talis; later look-ups of the same instance back off from it. 0 turns look-ups off.
 	TaskCheck time.Duration
@@ -58,6 +61,7 @@ func DefaultTiming() Timing {
 		TerminateSettle: 5 * time.Minute,
 		MaxCreateBatch:  100,
 		DetailWrite:     5 * time.Second,
+		DriftPoll:       30 * time.Second,
 		TaskCheck:       3 * time.Second,
 		FailureBackoff:  10 * time.Second,
 		StallAfter:      4,

@@ -169,13 +169,3 @@ func (o *Observer) Notify(key string, waiter any, wake func()) {
 		ep.passive[waiter] = wake
 	}
 }
-
-// Latest returns the newest snapshot of an endpoint without calling Talis, or nil.
-func (o *Observer) Latest(key string) *Snapshot {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if ep := o.endpoints[key]; ep != nil {
-		return ep.latest
-	}
-	return nil
-}

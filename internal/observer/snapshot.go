@@ -16,7 +16,6 @@ type Snapshot struct {
 	// StartedAt is when the list call was sent: everything created before it is in the snapshot.
 	StartedAt time.Time
 	byProject map[uint][]*talis.Instance
-	total     int
 }
 
 func newSnapshot(startedAt time.Time) *Snapshot {
@@ -27,16 +26,12 @@ func newSnapshot(startedAt time.Time) *Snapshot {
 func (s *Snapshot) add(in *talis.Instance) error {
 	if in.Status != talis.InstanceStatusTerminated {
 		s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], compact(in))
-		s.total++
 	}
 	return nil
 }
 
 // Project returns the live instances of a project. Callers must not modify them.
 func (s *Snapshot) Project(projectID uint) []*talis.Instance { return s.byProject[projectID] }
-
-// Len is the number of live instances in the snapshot.
-func (s *Snapshot) Len() int { return s.total }
 
 // compact keeps the fields the reconcilers read: a snapshot of every instance of an endpoint
 // is held between list calls, and volumes, sizes and timestamps are most of a row.

@@ -73,6 +73,7 @@ var _ Client = (*APIClient)(nil)
 // APIClient implements Client over HTTP. It is safe for concurrent use.
 type APIClient struct {
 	origin    string // scheme://host[:port]
+	endpoint  string // origin in lower case, for CallInfo
 	root      string // escaped path prefix without trailing slash, may be ""
 	http      *http.Client
 	timeout   time.Duration
@@ -101,6 +102,7 @@ func NewClient(opts *Options) (*APIClient, error) {
 	}
 	c := &APIClient{
 		origin:    origin,
+		endpoint:  strings.ToLower(origin),
 		root:      root,
 		http:      o.HTTPClient,
 		timeout:   o.Timeout,

@@ -49,6 +49,11 @@ type RetryPolicy struct {
 type CallInfo struct {
 	// Method is the client method, e.g. "CreateInstance".
 	Method string
+	// HTTPMethod is the request's verb, e.g. "POST" (RPC calls are POSTs).
+	HTTPMethod string
+	// Endpoint is the server's scheme and host in lower case, e.g. "https://talis.example:8000":
+	// no path, user info or query, so it is fit for a metric label.
+	Endpoint string
 	// Route is a low-cardinality route such as "POST /api/v1/instances",
 	// "GET /api/v1/instances/{id}" or "RPC project.create" (no path prefix).
 	Route string

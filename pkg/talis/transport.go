@@ -111,7 +111,7 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 	status := 0
 	defer func() {
 		if c.observer != nil {
-			c.observer(CallInfo{Method: cl.method, Route: cl.route, StatusCode: status,
+			c.observer(CallInfo{Method: cl.method, HTTPMethod: cl.httpMethod, Endpoint: c.endpoint, Route: cl.route, StatusCode: status,
 				Duration: time.Since(start), Attempt: n, Err: err})
 		}
 	}()

@@ -252,13 +252,14 @@ func TestObserver(t *testing.T) {
 		t.Fatalf("want 3 observations, got %+v", infos)
 	}
 	want := []CallInfo{
-		{Method: "GetInstances", Route: "GET /api/v1/instances", StatusCode: 503, Attempt: 1},
-		{Method: "GetInstances", Route: "GET /api/v1/instances", StatusCode: 200, Attempt: 2},
-		{Method: "CreateProject", Route: "RPC project.create", StatusCode: 400, Attempt: 1},
+		{Method: "GetInstances", HTTPMethod: "GET", Endpoint: srv.URL, Route: "GET /api/v1/instances", StatusCode: 503, Attempt: 1},
+		{Method: "GetInstances", HTTPMethod: "GET", Endpoint: srv.URL, Route: "GET /api/v1/instances", StatusCode: 200, Attempt: 2},
+		{Method: "CreateProject", HTTPMethod: "POST", Endpoint: srv2.URL, Route: "RPC project.create", StatusCode: 400, Attempt: 1},
 	}
 	for i, w := range want {
 		g := infos[i]
-		if g.Method != w.Method || g.Route != w.Route || g.StatusCode != w.StatusCode || g.Attempt != w.Attempt {
+		if g.Method != w.Method || g.HTTPMethod != w.HTTPMethod || g.Endpoint != w.Endpoint || g.Route != w.Route ||
+			g.StatusCode != w.StatusCode || g.Attempt != w.Attempt {
 			t.Errorf("observation %d = %+v, want %+v", i, g, w)
 		}
 		if (g.StatusCode >= 400) != (g.Err != nil) || g.Duration <= 0 {

@@ -22,7 +22,7 @@ import (
 // Project returns a TalisProject with a description.
 func Project(ns, name string) *infrav1.TalisProject {
 	return &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: infrav1.TalisProjectSpec{Description: "reliability test project"}}
+		Spec: infrav1.TalisProjectSpec{Description: "test project"}}
 }
 
 // Set returns a TalisInstanceSet of n instances in project.
@@ -32,7 +32,7 @@ func Set(ns, name, project string, n int32) *infrav1.TalisInstanceSet {
 			ProjectRef: infrav1.LocalObjectReference{Name: project},
 			Replicas:   ptr.To(n),
 			Template: infrav1.InstanceTemplate{Provider: "do", Region: "nyc1", Size: "s-1vcpu-1gb",
-				Image: "ubuntu-22-04-x64", Tags: []string{"team:reliability"},
+				Image: "ubuntu-22-04-x64", Tags: []string{"team:test"},
 				Volumes: []infrav1.Volume{{Name: "data", SizeGB: 10}}},
 		}}
 }

@@ -56,6 +56,8 @@ func TestKustomizeOptionalComponents(t *testing.T) {
 	checkAll(t, objs)
 	g.Expect(objs.ofKind("ServiceMonitor")).To(HaveLen(1))
 	g.Expect(objs.ofKind("NetworkPolicy")).To(HaveLen(1))
+	g.Expect(objs.ofKind("PrometheusRule")).To(HaveLen(1))
+	checkDashboardConfigMap(t, objs, "talis-operator-system")
 }
 
 func TestSamples(t *testing.T) {
@@ -99,6 +101,12 @@ var helmCases = []helmCase{
 		args:           []string{"-f", "test/render/testdata/values-minimal.yaml"},
 		wantArgs:       []string{"--metrics-secure=false", "--talis-ca-file=/etc/talis-operator/ca/ca.crt"},
 		unwantedArgs:   []string{"--leader-elect"},
+		serviceMonitor: true,
+	},
+	{
+		name:           "monitoring",
+		args:           monitoringValues,
+		wantArgs:       []string{"--metrics-secure=true"},
 		serviceMonitor: true,
 	},
 	{

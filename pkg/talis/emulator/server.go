@@ -57,19 +57,19 @@ type Config struct {
 
 // Server is a Talis API emulator. Create it with New.
 type Server struct {
-	cfg     Config
-	st      *store
-	delays  Delays // guarded by st.mu
+	cfg    Config
+	st     *store
+	delays Delays // guarded by st.mu
 	// dispatch holds one window per priority (create, terminate); guarded by st.mu.
 	pickupWindows [2]*dispatchWindow
-	sched   *scheduler
-	rng     *lockedRand
-	faults  atomic.Pointer[Faults]
-	next429 atomic.Int64
-	bucket  tokenBucket
-	apiKeys atomic.Pointer[map[string]bool]
-	stats   *statsCollector
-	down    atomic.Bool
+	sched         *scheduler
+	rng           *lockedRand
+	faults        atomic.Pointer[Faults]
+	next429       atomic.Int64
+	bucket        tokenBucket
+	apiKeys       atomic.Pointer[map[string]bool]
+	stats         *statsCollector
+	down          atomic.Bool
 
 	life      sync.Mutex // Start/Restart/Close
 	closeOnce sync.Once
