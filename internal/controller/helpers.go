@@ -17,9 +17,12 @@ const projectRefIndex = "spec.projectRef.name"
 
 // SetupIndexes registers the field indexes the reconcilers list by.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, projectRefIndex, func(o client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, projectRefIndex, func(o client.Object) []string {
 		return []string{o.(*infrav1.TalisInstanceSet).Spec.ProjectRef.Name}
-	})
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisProject{}, apiKeySecretIndex, apiKeySecretOf)
 }
 
 // isPaused: only "true" pauses, so that paused=false means what it says.

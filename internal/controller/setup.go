@@ -29,7 +29,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		}
 	}
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
-		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
+		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
 	if err := (&TalisProjectReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -121,6 +122,8 @@ type managerOptions struct {
 	clusterID   string
 	// restConfig defaults to the suite's apiserver.
 	restConfig *rest.Config
+	// logs, if set, receives the manager's log too.
+	logs io.Writer
 }
 
 func startManager(o managerOptions) *runningManager {
@@ -135,8 +138,14 @@ func startManager(o managerOptions) *runningManager {
 	if o.owner != 0 {
 		owner = o.owner
 	}
+	logger := logf.Log
+	if o.logs != nil {
+		logger = zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, o.logs)), zap.UseDevMode(true))
+	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                  scheme,
+		Logger:                  logger,
+		Cache:                   CacheOptions(nil),
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		GracefulShutdownTimeout: ptr.To(2 * time.Second),
