@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"context"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -8,6 +9,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
@@ -122,5 +124,33 @@ var _ = Describe("TalisProject API key Secret", func() {
 		Expect(k8s.Update(suiteCtx, secret)).To(Succeed())
 		eventuallyProjectStalled(p, infrav1.ReasonInvalidCredentials)
 		noKeyShown(p, set)
+	})
+})
+
+var _ = Describe("The manager's cache", func() {
+	It("holds only the metadata of Secrets labelled for the operator", func() {
+		ns := newNamespace()
+		labelled := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "talis", Labels: map[string]string{infrav1.CredentialsLabel: "true"}},
+			StringData: map[string]string{"apiKey": "tk-cached-never"}}
+		other := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"}, StringData: map[string]string{"password": "tk-app"}}
+		create(labelled, other)
+
+		opts := CacheOptions(nil)
+		opts.Scheme = scheme
+		c, err := cache.New(cfg, opts)
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithCancel(suiteCtx)
+		defer cancel()
+		go func() { _ = c.Start(ctx) }()
+
+		// What WatchesMetadata(&corev1.Secret{}) reads from.
+		var secrets metav1.PartialObjectMetadataList
+		secrets.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+		Eventually(func(g Gomega) {
+			g.Expect(c.List(suiteCtx, &secrets, client.InNamespace(ns))).To(Succeed())
+			g.Expect(secrets.Items).To(HaveLen(1))
+		}, 10*time.Second, 100*time.Millisecond).Should(Succeed())
+		Expect(secrets.Items[0].Name).To(Equal("talis"), "unlabelled Secrets are not cached")
+		Expect(secrets.Items[0].ManagedFields).To(BeEmpty())
 	})
 })
