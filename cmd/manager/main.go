@@ -14,7 +14,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -70,15 +69,6 @@ func run(args []string) error {
 	if o.secureMetrics {
 		metricsOpts.FilterProvider = metricsauth.WithAuthenticationAndAuthorization
 	}
-	// Nothing reads managedFields; leaving them out of the cache roughly halves its memory.
-	// Status updates sent without them leave the server's copy as it is.
-	cacheOpts := cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: controller.CacheByObject()}
-	if nss := o.namespaces(); len(nss) > 0 {
-		cacheOpts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range nss {
-			cacheOpts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsOpts,
@@ -88,7 +78,7 @@ func run(args []string) error {
 		LeaderElectionNamespace: o.leaderElectNS,
 		// Stop reconciling at once when leadership is lost: a second leader may already act.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cacheOpts,
+		Cache:                         controller.CacheOptions(o.namespaces()),
 		PprofBindAddress:              o.pprofAddr,
 	})
 	if err != nil {

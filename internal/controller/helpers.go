@@ -25,12 +25,15 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	}); err != nil {
 		return err
 	}
-	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, outputsConfigMapIndex, func(o client.Object) []string {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisInstanceSet{}, outputsConfigMapIndex, func(o client.Object) []string {
 		if out := o.(*infrav1.TalisInstanceSet).Spec.Outputs; out != nil {
 			return []string{out.ConfigMapName}
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	return mgr.GetFieldIndexer().IndexField(ctx, &infrav1.TalisProject{}, apiKeySecretIndex, apiKeySecretOf)
 }
 
 // isPaused: only "true" pauses, so that paused=false means what it says.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,7 +34,9 @@ type TalisProjectReconciler struct {
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/finalizers,verbs=update
-// Secrets: config/rbac/secret_reader_role.yaml, cluster-wide or per watched namespace.
+// Secrets (get, and list/watch for the metadata watch): no marker, as the generated role is
+// cluster-wide; config/rbac/secret_reader_role.yaml grants them cluster-wide or, with
+// config/watch-namespaces, per watched namespace.
 // The default --cluster-id is the UID of kube-system:
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -210,7 +213,8 @@ func (r *TalisProjectReconciler) talisProjectName(p *infrav1.TalisProject) strin
 	return defaultProjectName(r.Conns.ClusterID(), p.Namespace, p.Name)
 }
 
-// SetupWithManager registers the controller; sets wake their project when they go away.
+// SetupWithManager registers the controller; sets wake their project when they go away, and
+// API key Secrets the projects that name them.
 func (r *TalisProjectReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisProject{}, builder.WithPredicates(predicate.Or(
@@ -223,6 +227,9 @@ func (r *TalisProjectReconciler) SetupWithManager(mgr ctrl.Manager, concurrency 
 			CreateFunc: func(event.CreateEvent) bool { return false },
 			UpdateFunc: func(event.UpdateEvent) bool { return false },
 		})).
+		// A fixed (or broken) API key Secret is picked up at once; see CacheOptions for why
+		// metadata only.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.projectsOfSecret)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisproject").
 		Complete(r)

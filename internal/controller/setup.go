@@ -32,7 +32,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}
 	metrics.WatchObjects(mgr.GetCache(), mgr.Elected())
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
-		return fmt.Errorf("indexing TalisInstanceSets: %w", err)
+		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
 	if err := (&TalisProjectReconciler{
 		Client: mgr.GetClient(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},

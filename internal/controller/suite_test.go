@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,7 +16,6 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -122,6 +122,8 @@ type managerOptions struct {
 	clusterID   string
 	// restConfig defaults to the suite's apiserver.
 	restConfig *rest.Config
+	// logs, if set, receives the manager's log too.
+	logs io.Writer
 }
 
 func startManager(o managerOptions) *runningManager {
@@ -136,11 +138,16 @@ func startManager(o managerOptions) *runningManager {
 	if o.owner != 0 {
 		owner = o.owner
 	}
+	logger := logf.Log
+	if o.logs != nil {
+		logger = zap.New(zap.WriteTo(io.MultiWriter(GinkgoWriter, o.logs)), zap.UseDevMode(true))
+	}
 	mgr, err := ctrl.NewManager(rc, ctrl.Options{
 		Scheme:                  scheme,
+		Logger:                  logger,
+		Cache:                   CacheOptions(nil),
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
-		Cache:                   cache.Options{ByObject: CacheByObject()},
 		GracefulShutdownTimeout: ptr.To(2 * time.Second),
 		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
 		NewClient: func(c *rest.Config, opts client.Options) (client.Client, error) {

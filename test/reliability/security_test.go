@@ -106,8 +106,8 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 	if err := cp.ReadRBAC("secret_reader_role.yaml", &secrets); err != nil {
 		t.Fatal(err)
 	}
-	if len(secrets.Rules) != 1 || !slices.Equal(secrets.Rules[0].Resources, []string{"secrets"}) || !slices.Equal(secrets.Rules[0].Verbs, []string{"get"}) {
-		t.Errorf("the secret reader role grants more than get on secrets: %+v", secrets.Rules)
+	if len(secrets.Rules) != 1 || !slices.Equal(secrets.Rules[0].Resources, []string{"secrets"}) || !slices.Equal(secrets.Rules[0].Verbs, []string{"get", "list", "watch"}) {
+		t.Errorf("the secret reader role grants other than get, list and watch on secrets: %+v", secrets.Rules)
 	}
 	for _, r := range role.Rules {
 		if slices.Contains(r.Resources, "namespaces") && !slices.Equal(r.ResourceNames, []string{"kube-system"}) {

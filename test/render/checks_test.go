@@ -35,6 +35,7 @@ func checkAll(t *testing.T, objs objects) {
 	checkServiceMonitors(t, objs)
 	checkNetworkPolicies(t, objs)
 	checkManagerContainer(t, objs)
+	checkGoMemLimit(t, objs)
 }
 
 // checkPodSecurity requires the "restricted" Pod Security Standard's container settings, taking

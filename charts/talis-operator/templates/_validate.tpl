@@ -18,6 +18,7 @@ so every rendering runs it once.
 {{- end }}
 {{- include "talis-operator.validateDisruptionBudget" . }}
 {{- include "talis-operator.validateExtraEnv" . }}
+{{- include "talis-operator.validateExtraArgs" . }}
 {{- include "talis-operator.validateExtraVolumes" . }}
 {{- end }}
 
@@ -43,13 +44,38 @@ A budget that lets no manager pod be evicted makes every node drain hang.
 {{- end }}
 
 {{/*
-The chart sets these variables itself, from values that say what they mean.
+The chart sets these variables itself, from values that say what they mean; the manager reads
+the others in the list as defaults of flags the chart sets (and RBAC follows watchNamespaces).
 */}}
 {{- define "talis-operator.validateExtraEnv" -}}
-{{- $owned := dict "GOMEMLIMIT" "goMemLimitPercent" "TALIS_URL" "talis.url" "TALIS_API_KEY" "talis.apiKeySecret" }}
+{{- $owned := dict "GOMEMLIMIT" "goMemLimitPercent" "TALIS_URL" "talis.url" "TALIS_API_KEY" "talis.apiKeySecret"
+  "WATCH_NAMESPACES" "watchNamespaces" "TALIS_ALLOWED_URLS" "talis.allowedURLs" "CLUSTER_ID" "clusterID"
+  "TALIS_CA_FILE" "talis.caBundle" }}
+{{- $seen := list }}
 {{- range $env := .Values.extraEnv }}
 {{- with get $owned $env.name }}
-{{- fail (printf "extraEnv: the chart sets %s itself; use %s instead" $env.name .) }}
+{{- fail (printf "extraEnv: %s belongs to the chart value %s; set that instead" $env.name .) }}
+{{- end }}
+{{- if has $env.name $seen }}
+{{- fail (printf "extraEnv: %s is set twice" $env.name) }}
+{{- end }}
+{{- $seen = append $seen $env.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Flags the chart sets from values: a second one in extraArgs would silently win or lose, and
+--watch-namespaces there would leave the Secret roles cluster-wide.
+*/}}
+{{- define "talis-operator.validateExtraArgs" -}}
+{{- $owned := dict "leader-elect" "leaderElection.enabled" "metrics-bind-address" "metrics.port and metrics.enabled"
+  "metrics-secure" "metrics.secure" "health-probe-bind-address" "healthProbe.port" "watch-namespaces" "watchNamespaces"
+  "allowed-talis-urls" "talis.allowedURLs" "cluster-id" "clusterID" "default-owner-id" "talis.defaultOwnerID"
+  "talis-ca-file" "talis.caBundle" "talis-url" "talis.url" }}
+{{- range $arg := .Values.extraArgs }}
+{{- $flag := regexReplaceAll "^--?([^=]*).*$" $arg "${1}" }}
+{{- with get $owned $flag }}
+{{- fail (printf "extraArgs: --%s belongs to the chart value %s; set that instead" $flag .) }}
 {{- end }}
 {{- end }}
 {{- end }}
