@@ -86,7 +86,8 @@ func (d *driftWatch) dropLocked(key client.ObjectKey) {
 }
 
 // run asks, every interval, each endpoint with steady sets for a list no older than interval
-// (one a reconcile made is as good), and compares it once it is there.
+// (one a reconcile made is as good) that it has not compared yet, and compares it once it is
+// there.
 func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *observer.Observer, wake func(client.ObjectKey)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -95,20 +96,32 @@ func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *obser
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for key, api := range d.due(now, interval) {
-				d.look(key, api, now.Add(-interval), obs, wake)
+			for key, ep := range d.due(now, interval) {
+				d.look(key, ep.api, ep.notBefore, obs, wake)
 			}
 		}
 	}
 }
 
-func (d *driftWatch) due(now time.Time, interval time.Duration) map[string]observer.Lister {
+type dueEndpoint struct {
+	api       observer.Lister
+	notBefore time.Time
+}
+
+// due says which endpoints to compare now, and the oldest list start that will do: within the
+// last interval and after the list compared last. The list the previous tick fetched is younger
+// than the interval too; taking it again would see a change only every other interval.
+func (d *driftWatch) due(now time.Time, interval time.Duration) map[string]dueEndpoint {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := map[string]observer.Lister{}
+	out := map[string]dueEndpoint{}
 	for key, ep := range d.endpoints {
 		if now.Sub(ep.compared) >= interval/2 {
-			out[key] = ep.api
+			notBefore := now.Add(-interval)
+			if next := ep.compared.Add(time.Nanosecond); next.After(notBefore) {
+				notBefore = next
+			}
+			out[key] = dueEndpoint{api: ep.api, notBefore: notBefore}
 		}
 	}
 	return out
