@@ -85,9 +85,10 @@ func (d *driftWatch) dropLocked(key client.ObjectKey) {
 	}
 }
 
-// run asks, every interval, each endpoint with steady sets for a list no older than interval
-// (one a reconcile made is as good) that it has not compared yet, and compares it once it is
-// there.
+// run compares, every interval, each endpoint with steady sets with a list started at or after
+// the tick: a change is so seen within one interval (plus the list call) at one list per
+// interval. A list started before the tick, even a fresh one a reconcile made, may just predate
+// the change, which would then wait for the next tick.
 func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *observer.Observer, wake func(client.ObjectKey)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -96,32 +97,24 @@ func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *obser
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for key, ep := range d.due(now, interval) {
-				d.look(key, ep.api, ep.notBefore, obs, wake)
-			}
+			d.tick(now, interval, obs, wake)
 		}
 	}
 }
 
-type dueEndpoint struct {
-	api       observer.Lister
-	notBefore time.Time
+func (d *driftWatch) tick(now time.Time, interval time.Duration, obs *observer.Observer, wake func(client.ObjectKey)) {
+	for key, api := range d.due(now, interval) {
+		d.look(key, api, now, obs, wake)
+	}
 }
 
-// due says which endpoints to compare now, and the oldest list start that will do: within the
-// last interval and after the list compared last. The list the previous tick fetched is younger
-// than the interval too; taking it again would see a change only every other interval.
-func (d *driftWatch) due(now time.Time, interval time.Duration) map[string]dueEndpoint {
+func (d *driftWatch) due(now time.Time, interval time.Duration) map[string]observer.Lister {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	out := map[string]dueEndpoint{}
+	out := map[string]observer.Lister{}
 	for key, ep := range d.endpoints {
 		if now.Sub(ep.compared) >= interval/2 {
-			notBefore := now.Add(-interval)
-			if next := ep.compared.Add(time.Nanosecond); next.After(notBefore) {
-				notBefore = next
-			}
-			out[key] = dueEndpoint{api: ep.api, notBefore: notBefore}
+			out[key] = ep.api
 		}
 	}
 	return out
