@@ -98,7 +98,7 @@ func writeCharts(path string, res *Results) error {
 			top = max(top, p.Y)
 		}
 	}
-	ttr.Y.Max = 1.15 * top
+	ttr.Y.Max = 1.5 * top // room for the legend above the points
 
 	calls := plot.New()
 	calls.Title.Text = "Talis calls per set (convergence)"
