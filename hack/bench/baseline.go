@@ -15,10 +15,10 @@ import (
 // one create call per set (its replicas in one request) from a bounded pool of goroutines, and
 // one list call for every instance per poll interval until all are ready. No Kubernetes, no
 // status writes, no crash safety.
-func (b *bench) baseline(ctx context.Context, name string, n, projects int) (RunResult, error) {
+func (b *bench) baseline(ctx context.Context, name string, n, projects, tasksPerSecond int) (RunResult, error) {
 	c := b.c
 	var out RunResult
-	emu, url, err := b.newEmulator()
+	emu, url, err := b.newEmulator(tasksPerSecond)
 	if err != nil {
 		return out, err
 	}

@@ -35,7 +35,7 @@ func writeCharts(path string, res *Results) error {
 	ttr.Title.Text = fmt.Sprintf("Time to Ready vs N (%d replicas per set)", all[0].Replicas)
 	ttr.X.Label.Text = "TalisInstanceSets applied at once (N)"
 	ttr.Y.Label.Text = "seconds"
-	ttr.X.Scale, ttr.X.Tick.Marker = plot.LogScale{}, nTicks(all)
+	ttr.X.Scale, ttr.X.Tick.Marker = plot.LogScale{}, nTicks(append(append([]Convergence(nil), all...), res.Capped...))
 	ttr.Legend.Top, ttr.Legend.Left = true, true
 	ttr.Add(plotter.NewGrid())
 	var opWall, opP50, opP99, flWall, blWall, blP50 plotter.XYs
@@ -50,6 +50,14 @@ func writeCharts(path string, res *Results) error {
 		if cv.Baseline != nil {
 			blWall = append(blWall, plotter.XY{X: x, Y: cv.Baseline.WallSeconds})
 			blP50 = append(blP50, plotter.XY{X: x, Y: cv.Baseline.TTRP50})
+		}
+	}
+	// Against a capped Talis (the dispatch cap, not the operator, sets the pace).
+	var capOp, capBl plotter.XYs
+	for _, cv := range res.Capped {
+		capOp = append(capOp, plotter.XY{X: float64(cv.N), Y: cv.Operator.WallSeconds})
+		if cv.Baseline != nil {
+			capBl = append(capBl, plotter.XY{X: float64(cv.N), Y: cv.Baseline.WallSeconds})
 		}
 	}
 	addLine := func(name string, xys plotter.XYs, c color.Color, dashed bool, shape draw.GlyphDrawer) error {
@@ -76,6 +84,8 @@ func writeCharts(path string, res *Results) error {
 		addLine("Kubernetes floor: all Ready (wall)", flWall, floorColor, false, draw.PlusGlyph{}),
 		addLine("baseline: all ready (wall)", blWall, baseColor, false, draw.CircleGlyph{}),
 		addLine("baseline: per set p50", blP50, baseColor, true, draw.TriangleGlyph{}),
+		addLine("operator, Talis capped: all Ready (wall)", capOp, opColor, true, draw.CrossGlyph{}),
+		addLine("baseline, Talis capped: all ready (wall)", capBl, baseColor, true, draw.RingGlyph{}),
 	} {
 		if err != nil {
 			return err
@@ -83,12 +93,12 @@ func writeCharts(path string, res *Results) error {
 	}
 	ttr.Y.Min = 0
 	top := 0.0
-	for _, xys := range []plotter.XYs{opWall, opP99, flWall, blWall} {
+	for _, xys := range []plotter.XYs{opWall, opP99, flWall, blWall, capOp, capBl} {
 		for _, p := range xys {
 			top = max(top, p.Y)
 		}
 	}
-	ttr.Y.Max = 1.15 * top
+	ttr.Y.Max = 1.5 * top // room for the legend above the points
 
 	calls := plot.New()
 	calls.Title.Text = "Talis calls per set (convergence)"

@@ -6,8 +6,12 @@
 //  2. a direct-API baseline: the same instances created and polled to ready by a tight program
 //     using pkg/talis, against a fresh emulator with the same delays; and a Kubernetes floor:
 //     the same sets driven to Ready by a bare controller making only the unavoidable writes;
-//  3. steady state: Talis calls per hour at the default resync settings, measured with every
-//     time constant of the manager divided by k and extrapolated;
+//     2b. convergence against a capped Talis: operator and baseline again, with the emulator
+//     dispatching at most 10 tasks per second per priority, as upstream's worker;
+//  3. steady state: Talis calls per hour at the default resync and drift settings, measured with
+//     every time constant of the manager divided by k and extrapolated, with and without the
+//     drift poll; and outside terminates of steady sets timed to Degraded and to Ready again,
+//     on a manager at its default clocks;
 //  4. scale: 5,000 sets / 15,000 instances (peak RSS and heap, time to converge);
 //  5. apply latency: object creation to the first Talis create call for the set.
 //
@@ -25,6 +29,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 type config struct {
@@ -52,9 +58,14 @@ type config struct {
 	floor        bool
 	floorWorkers int
 
-	steadyK      int
-	steadyWindow time.Duration
-	steadySizes  []int
+	steadyK       int
+	steadyWindow  time.Duration
+	steadySizes   []int
+	steadyNoDrift bool
+	driftSamples  int
+
+	cappedSizes    []int
+	tasksPerSecond int
 
 	pprofDir string
 	keep     bool
@@ -65,7 +76,7 @@ type config struct {
 
 func main() {
 	var c config
-	var sizes, steadySizes, mgrArgs string
+	var sizes, steadySizes, cappedSizes, mgrArgs string
 	flag.StringVar(&sizes, "sizes", "100,1000", "comma-separated numbers of TalisInstanceSets for the convergence and baseline phases")
 	flag.IntVar(&c.scale, "scale", 5000, "sets in the scale phase (0 skips it)")
 	flag.BoolVar(&c.scaleBaseline, "scale-baseline", true, "run the direct-API baseline in the scale phase too")
@@ -90,6 +101,10 @@ func main() {
 	flag.IntVar(&c.steadyK, "steady-k", 60, "steady state: divide the manager's resync period and min list interval by k and extrapolate ×1/k")
 	flag.DurationVar(&c.steadyWindow, "steady-window", time.Minute, "steady state: measurement window (compressed time)")
 	flag.StringVar(&steadySizes, "steady-sizes", "", "sizes whose sets are measured in steady state (default: every size)")
+	flag.BoolVar(&c.steadyNoDrift, "steady-no-drift", true, "steady state: also measure each size with --drift-interval 0 (drift left to the resync)")
+	flag.IntVar(&c.driftSamples, "drift-samples", 3, "outside terminates timed on a manager at its default clocks, on the first steady size (0 skips; each takes up to a minute)")
+	flag.StringVar(&cappedSizes, "capped-sizes", "100", "sizes measured again (operator and baseline) against an emulator capped at --talis-tasks-per-second; the cap alone makes N sets × 3 replicas take ≥ 0.3·N s")
+	flag.IntVar(&c.tasksPerSecond, "talis-tasks-per-second", emulator.UpstreamTasksPerSecond, "capped runs: tasks the emulator's worker starts per second per priority (upstream: 10)")
 	flag.StringVar(&c.pprofDir, "pprof-dir", "", "if set, run the manager with --pprof-bind-address and save CPU, heap and mutex profiles of each phase here")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (manager logs, kubeconfig)")
 	flag.StringVar(&c.jsonOut, "json", "docs/benchmarks.json", "results as JSON")
@@ -106,6 +121,12 @@ func main() {
 		c.steadySizes = c.sizes
 	} else if c.steadySizes, err = parseInts(steadySizes); err != nil {
 		fatal(err)
+	}
+	if c.cappedSizes, err = parseInts(cappedSizes); err != nil {
+		fatal(err)
+	}
+	if c.tasksPerSecond <= 0 {
+		fatal(fmt.Errorf("--talis-tasks-per-second must be positive (leave --capped-sizes empty for no capped run)"))
 	}
 	c.managerArgs = strings.Fields(mgrArgs)
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 const (
@@ -46,91 +47,19 @@ func generated(c *config, res *Results) string {
 		res.Settings.BaselineConcurrency, res.Settings.BaselinePoll, rateLimit(res.Settings.BaselineRateLimit))
 
 	if len(res.Convergence) > 0 {
-		p("### Convergence, Kubernetes floor and direct-API baseline\n\n")
-		p("| | ")
-		for _, cv := range res.Convergence {
-			p("N=%d operator | ", cv.N)
-			if cv.Floor != nil {
-				p("N=%d Kubernetes floor | ", cv.N)
-			}
-			p("N=%d baseline | ", cv.N)
-		}
-		p("\n|---|")
-		for _, cv := range res.Convergence {
-			p("---:|---:|")
-			if cv.Floor != nil {
-				p("---:|")
-			}
-		}
-		p("\n")
-		// fl describes the floor's column; nil means "like the baseline's".
-		rowF := func(name string, op, fl, bl func(RunResult) string) {
-			p("| %s | ", name)
-			cell := func(r *RunResult, f func(RunResult) string) {
-				if r != nil && f != nil {
-					p("%s | ", f(*r))
-				} else {
-					p("– | ")
-				}
-			}
-			for _, cv := range res.Convergence {
-				p("%s | ", op(cv.Operator))
-				if cv.Floor != nil {
-					cell(cv.Floor, fl)
-				}
-				cell(cv.Baseline, bl)
-			}
-			p("\n")
-		}
-		row := func(name string, op func(RunResult) string, bl func(RunResult) string) { rowF(name, op, nil, bl) }
-		// all: rows every column has; talis: rows the floor, which makes no Talis call, has not.
-		all := func(name string, f func(RunResult) string) { rowF(name, f, f, f) }
-		talis := func(name string, f func(RunResult) string) { rowF(name, f, nil, f) }
-		talis("instances", func(x RunResult) string { return fmt.Sprint(x.InstancesCreated) })
-		all("wall time to all Ready (s)", func(x RunResult) string { return fmt.Sprintf("**%.1f**", x.WallSeconds) })
-		all("applying / sending creates (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.ApplySeconds) })
-		all("time to ready per set p50 / p99 (s)", func(x RunResult) string { return fmt.Sprintf("%.2f / %.2f", x.TTRP50, x.TTRP99) })
-		talis("Talis calls (per set)", func(x RunResult) string { return fmt.Sprintf("%d (%.2f)", x.Calls, x.CallsPerSet) })
-		for _, route := range allRoutes(res.Convergence) {
-			talis("&nbsp;&nbsp;"+route+" per set", func(x RunResult) string {
-				if v, ok := x.CallsPerSetRoute[route]; ok {
-					return fmt.Sprintf("%.3f", v)
-				}
-				return "0"
-			})
-		}
-		row("set reconciles (per set)", func(x RunResult) string {
-			return fmt.Sprintf("%.0f (%.1f)", x.Reconciles["talisinstanceset"], x.ReconcilesPerSet)
-		}, nil)
-		for _, w := range allWrites(res.Convergence) {
-			f := func(x RunResult) string { return fmt.Sprintf("%.2f", x.KubeWritesPerSet[w]) }
-			rowF("&nbsp;&nbsp;kube "+w+" per set", f, f, nil)
-		}
-		row("manager CPU (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.Manager.CPUSeconds) }, nil)
-		row("manager peak RSS / heap in use (MiB)", func(x RunResult) string {
-			return fmt.Sprintf("%.0f / %.0f", x.Manager.PeakRSSMiB, x.Manager.PeakHeapMiB)
-		}, nil)
-		cp := func(x RunResult) string {
-			return fmt.Sprintf("%.1f / %.1f", x.ControlPlaneCPUSeconds["kube-apiserver"], x.ControlPlaneCPUSeconds["etcd"])
-		}
-		rowF("kube-apiserver / etcd CPU (s)", cp, cp, nil)
-		p("\n")
-		p("| operator / baseline | wall time | p50 time to ready | Talis calls | operator / Kubernetes floor: wall time |\n|---|---:|---:|---:|---:|\n")
-		for _, cv := range res.Convergence {
-			if cv.Ratio != nil {
-				floor := "–"
-				if cv.Floor != nil && cv.Floor.WallSeconds > 0 {
-					floor = fmt.Sprintf("%.2f×", cv.Operator.WallSeconds/cv.Floor.WallSeconds)
-				}
-				p("| N=%d | %.2f× | %.2f× | %.2f× | %s |\n", cv.N, cv.Ratio.Wall, cv.Ratio.TTRP50, cv.Ratio.Calls, floor)
-			}
-		}
-		p("\n")
+		p("### Convergence, Kubernetes floor and direct-API baseline (Talis without a dispatch cap)\n\n")
+		convergenceTable(p, res.Convergence)
+	}
+	if len(res.Capped) > 0 {
+		p("### Convergence against a capped Talis (%d tasks/s per priority, as upstream's worker)\n\n", res.Capped[0].TasksPerSecond)
+		p("The same sets and the same baseline program, against emulators whose worker starts at most %d tasks per second per priority: %d instances cannot all be ready in less than %.0f s, whoever asks.\n\n",
+			res.Capped[0].TasksPerSecond, res.Capped[0].N*res.Capped[0].Replicas, float64(res.Capped[0].N*res.Capped[0].Replicas)/float64(res.Capped[0].TasksPerSecond))
+		convergenceTable(p, res.Capped)
 	}
 
 	if len(res.Steady) > 0 {
-		p("### Steady state (all sets Ready, default resync settings)\n\n")
-		p("| sets / instances / projects | Talis calls per hour | per project | per set | by route | set reconciles per hour | kube writes per hour | manager CPU per hour |\n|---|---:|---:|---:|---|---:|---|---:|\n")
+		p("### Steady state (all sets Ready, default resync and drift settings)\n\n")
+		p("| sets / instances / projects | `--drift-interval` | Talis calls per hour per endpoint | instance lists per hour per endpoint | per project | per set | by route | set reconciles per hour | kube writes per hour | manager CPU per hour |\n|---|---|---:|---:|---:|---:|---|---:|---|---:|\n")
 		for _, s := range res.Steady {
 			var routes, writes []string
 			for _, k := range sortedKeys(s.CallsPerHourByRoute) {
@@ -139,14 +68,29 @@ func generated(c *config, res *Results) string {
 			for _, k := range sortedKeys(s.KubeWritesPerHour) {
 				writes = append(writes, fmt.Sprintf("%s: %.0f", k, s.KubeWritesPerHour[k]))
 			}
-			p("| %d / %d / %d | **%.0f** | %.1f | %.3f | %s | %.0f | %s | %.1f s |\n", s.N, s.Instances, s.Projects, s.CallsPerHour,
-				s.CallsPerHourPerProject, s.CallsPerHourPerSet, orNone(routes), s.ReconcilesPerHour, orNone(writes), s.ManagerCPUSecondsPerHour)
+			p("| %d / %d / %d | %s | **%.0f** | %.0f | %.1f | %.3f | %s | %.0f | %s | %.1f s |\n", s.N, s.Instances, s.Projects, driftAtDefault(s),
+				s.CallsPerHourPerEndpoint, s.ListCallsPerHour, s.CallsPerHourPerProject, s.CallsPerHourPerSet, orNone(routes), s.ReconcilesPerHour,
+				orNone(writes), s.ManagerCPUSecondsPerHour)
 		}
-		if len(res.Steady) > 0 {
-			s := res.Steady[0]
-			p("\nMeasured over %.0f s with `--resync-period %s --talis-min-list-interval %s` (the defaults ÷ k=%d), after the restart's one reconcile per set; counts × %.2f give the hour at the defaults.\n\n",
-				s.WindowSeconds, s.CompressedResync, s.CompressedMinListInterval, s.K, s.Extrapolation)
+		s := res.Steady[0]
+		p("\nMeasured over %.0f s with `--resync-period %s --talis-min-list-interval %s` and `--drift-interval %s` or 0 (the defaults ÷ k=%d), after the restart's one reconcile per set; counts × %.2f give the hour at the defaults. One endpoint (one emulator) serves every set.\n\n",
+			s.WindowSeconds, s.CompressedResync, s.CompressedMinListInterval, compressedDrift(res.Steady), s.K, s.Extrapolation)
+	}
+
+	if d := res.Drift; d != nil || hasOutsideTerminates(res.Steady) {
+		p("### Outside terminate (one instance of a Ready set terminated through pkg/talis)\n\n")
+		p("| manager clocks | `--drift-interval` / `--resync-period` | sets | set | waited before | to `Degraded=True` (InstanceTerminatedExternally) | to Ready again (replacement ready) |\n|---|---|---:|---|---:|---:|---:|\n")
+		if d != nil {
+			for _, o := range d.Samples {
+				p("| defaults (real time) | %s / %s | %d | %s | %.1f s | **%.1f s** | %.1f s |\n", d.DriftInterval, d.ResyncPeriod, d.Sets, o.Set, o.WaitedSeconds, o.DegradedSeconds, o.ReadySeconds)
+			}
 		}
+		for _, s := range res.Steady {
+			if o := s.OutsideTerminate; o != nil {
+				p("| defaults ÷ %d (compressed) | %s / %s | %d | %s | – | %.2f s | %.2f s |\n", s.K, s.DriftInterval, s.CompressedResync, s.N, o.Set, o.DegradedSeconds, o.ReadySeconds)
+			}
+		}
+		p("\nTimed from the terminate call to the harness's watch seeing the set's status. Real time: the manager with its default flags, each terminate after a random wait (uniform over one drift interval) so that the samples fall anywhere in the drift poll's cycle. Compressed: right after the steady-state window, on its clocks; the time to notice scales with k, the replacement's ~2 s in Talis does not.\n\n")
 	}
 
 	if sc := res.Scale; sc != nil {
@@ -190,6 +134,116 @@ func generated(c *config, res *Results) string {
 	p("\n![time to ready vs N, and Talis calls per set](%s)\n\n", filepath.Base(c.pngOut))
 	p("%s", endMarker)
 	return b.String()
+}
+
+// convergenceTable writes the operator / floor / baseline table of runs and their ratios.
+func convergenceTable(p func(string, ...any), runs []Convergence) {
+	p("| | ")
+	for _, cv := range runs {
+		p("N=%d operator | ", cv.N)
+		if cv.Floor != nil {
+			p("N=%d Kubernetes floor | ", cv.N)
+		}
+		p("N=%d baseline | ", cv.N)
+	}
+	p("\n|---|")
+	for _, cv := range runs {
+		p("---:|---:|")
+		if cv.Floor != nil {
+			p("---:|")
+		}
+	}
+	p("\n")
+	// fl describes the floor's column; nil means "like the baseline's".
+	rowF := func(name string, op, fl, bl func(RunResult) string) {
+		p("| %s | ", name)
+		cell := func(r *RunResult, f func(RunResult) string) {
+			if r != nil && f != nil {
+				p("%s | ", f(*r))
+			} else {
+				p("– | ")
+			}
+		}
+		for _, cv := range runs {
+			p("%s | ", op(cv.Operator))
+			if cv.Floor != nil {
+				cell(cv.Floor, fl)
+			}
+			cell(cv.Baseline, bl)
+		}
+		p("\n")
+	}
+	row := func(name string, op func(RunResult) string, bl func(RunResult) string) { rowF(name, op, nil, bl) }
+	// all: rows every column has; talis: rows the floor, which makes no Talis call, has not.
+	all := func(name string, f func(RunResult) string) { rowF(name, f, f, f) }
+	talis := func(name string, f func(RunResult) string) { rowF(name, f, nil, f) }
+	talis("instances", func(x RunResult) string { return fmt.Sprint(x.InstancesCreated) })
+	all("wall time to all Ready (s)", func(x RunResult) string { return fmt.Sprintf("**%.1f**", x.WallSeconds) })
+	all("applying / sending creates (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.ApplySeconds) })
+	all("time to ready per set p50 / p99 (s)", func(x RunResult) string { return fmt.Sprintf("%.2f / %.2f", x.TTRP50, x.TTRP99) })
+	talis("Talis calls (per set)", func(x RunResult) string { return fmt.Sprintf("%d (%.2f)", x.Calls, x.CallsPerSet) })
+	for _, route := range allRoutes(runs) {
+		talis("&nbsp;&nbsp;"+route+" per set", func(x RunResult) string {
+			if v, ok := x.CallsPerSetRoute[route]; ok {
+				return fmt.Sprintf("%.3f", v)
+			}
+			return "0"
+		})
+	}
+	row("set reconciles (per set)", func(x RunResult) string {
+		return fmt.Sprintf("%.0f (%.1f)", x.Reconciles["talisinstanceset"], x.ReconcilesPerSet)
+	}, nil)
+	for _, w := range allWrites(runs) {
+		f := func(x RunResult) string { return fmt.Sprintf("%.2f", x.KubeWritesPerSet[w]) }
+		rowF("&nbsp;&nbsp;kube "+w+" per set", f, f, nil)
+	}
+	row("manager CPU (s)", func(x RunResult) string { return fmt.Sprintf("%.1f", x.Manager.CPUSeconds) }, nil)
+	row("manager peak RSS / heap in use (MiB)", func(x RunResult) string {
+		return fmt.Sprintf("%.0f / %.0f", x.Manager.PeakRSSMiB, x.Manager.PeakHeapMiB)
+	}, nil)
+	cp := func(x RunResult) string {
+		return fmt.Sprintf("%.1f / %.1f", x.ControlPlaneCPUSeconds["kube-apiserver"], x.ControlPlaneCPUSeconds["etcd"])
+	}
+	rowF("kube-apiserver / etcd CPU (s)", cp, cp, nil)
+	p("\n")
+	p("| operator / baseline | wall time | p50 time to ready | Talis calls | operator / Kubernetes floor: wall time |\n|---|---:|---:|---:|---:|\n")
+	for _, cv := range runs {
+		if cv.Ratio != nil {
+			floor := "–"
+			if cv.Floor != nil && cv.Floor.WallSeconds > 0 {
+				floor = fmt.Sprintf("%.2f×", cv.Operator.WallSeconds/cv.Floor.WallSeconds)
+			}
+			p("| N=%d | %.2f× | %.2f× | %.2f× | %s |\n", cv.N, cv.Ratio.Wall, cv.Ratio.TTRP50, cv.Ratio.Calls, floor)
+		}
+	}
+	p("\n")
+}
+
+// driftAtDefault is the --drift-interval a compressed steady run stands for.
+func driftAtDefault(s Steady) string {
+	d, err := time.ParseDuration(s.DriftInterval)
+	if err != nil || d == 0 {
+		return "0 (resync only)"
+	}
+	return (d * time.Duration(s.K)).String()
+}
+
+func compressedDrift(ss []Steady) string {
+	for _, s := range ss {
+		if s.DriftInterval != "0s" && s.DriftInterval != "" {
+			return s.DriftInterval
+		}
+	}
+	return "0"
+}
+
+func hasOutsideTerminates(ss []Steady) bool {
+	for _, s := range ss {
+		if s.OutsideTerminate != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func rateLimit(r float64) string {
@@ -259,18 +313,60 @@ func targets(res *Results) []target {
 			fmt.Sprintf("%.2f per set besides %d list calls (%.2f per set in all)", perSet, op.CallsByRoute["GET /api/v1/instances"], op.CallsPerSet),
 			perSet <= 3})
 	}
-	if len(res.Steady) > 0 {
+	for _, cv := range res.Capped {
+		if cv.Ratio != nil {
+			out = append(out, target{fmt.Sprintf("within 1.25× the direct baseline's wall time, Talis capped at %d tasks/s (N=%d)", cv.TasksPerSecond, cv.N),
+				fmt.Sprintf("%.2f× (%.1f s vs %.1f s)", cv.Ratio.Wall, cv.Operator.WallSeconds, cv.Baseline.WallSeconds), cv.Ratio.Wall <= 1.25})
+		}
+	}
+	// Steady runs compare only with runs of the same drift setting.
+	for _, drift := range []bool{true, false} {
 		var parts []string
-		ok := true
-		first := res.Steady[0]
+		ok, first := true, -1.0
 		for _, s := range res.Steady {
+			if (s.DriftInterval != "0s" && s.DriftInterval != "") != drift {
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%d sets / %d projects: %.0f/h (%.1f per project)", s.N, s.Projects, s.CallsPerHour, s.CallsPerHourPerProject))
+			if first < 0 {
+				first = s.CallsPerHourPerProject
+			}
 			// Proportional to projects: calls per project must not grow with the sets per project.
-			if s.CallsPerHourPerProject > 2*first.CallsPerHourPerProject+12 {
+			if s.CallsPerHourPerProject > 2*first+12 {
 				ok = false
 			}
 		}
-		out = append(out, target{"steady-state calls proportional to projects, not instances", strings.Join(parts, "; "), ok})
+		if len(parts) == 0 {
+			continue
+		}
+		name := "steady-state calls proportional to projects, not instances"
+		if drift {
+			name += " (drift poll on)"
+		} else {
+			name += " (`--drift-interval 0`)"
+		}
+		out = append(out, target{name, strings.Join(parts, "; "), ok})
+	}
+	var lists []string
+	lo, hi := -1.0, 0.0
+	for _, s := range res.Steady {
+		if s.DriftInterval != "0s" && s.DriftInterval != "" {
+			lists = append(lists, fmt.Sprintf("%d sets: %.0f/h", s.N, s.ListCallsPerHour))
+			if lo < 0 || s.ListCallsPerHour < lo {
+				lo = s.ListCallsPerHour
+			}
+			hi = max(hi, s.ListCallsPerHour)
+		}
+	}
+	if len(lists) > 1 {
+		out = append(out, target{"drift poll: instance lists per hour per endpoint independent of the number of sets (within 25 %)",
+			strings.Join(lists, ", "), hi <= 1.25*lo})
+	}
+	if d := res.Drift; d != nil {
+		limit, _ := time.ParseDuration(d.DriftInterval)
+		out = append(out, target{fmt.Sprintf("outside terminate seen (Degraded) within the drift interval, %s, at the defaults", d.DriftInterval),
+			fmt.Sprintf("p50 %.1f s, max %.1f s over %d; Ready again: p50 %.1f s, max %.1f s", d.DegradedP50, d.DegradedMax, len(d.Samples), d.ReadyP50, d.ReadyMax),
+			d.DegradedMax <= limit.Seconds()})
 	}
 	if sc := res.Scale; sc != nil {
 		out = append(out, target{fmt.Sprintf("manager RSS at %d sets < 150 MiB", sc.N), fmt.Sprintf("%.0f MiB peak", sc.Operator.Manager.PeakRSSMiB),

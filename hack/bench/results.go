@@ -22,8 +22,12 @@ type Results struct {
 	LoadAfter   string        `json:"load_after"`
 	Settings    Settings      `json:"settings"`
 	Convergence []Convergence `json:"convergence"`
-	Steady      []Steady      `json:"steady_state"`
-	Scale       *Convergence  `json:"scale,omitempty"`
+	// Capped: convergence against an emulator that dispatches tasks as upstream's worker does.
+	Capped []Convergence `json:"convergence_capped,omitempty"`
+	Steady []Steady      `json:"steady_state"`
+	// Drift: outside terminates of steady sets under a manager at its default clocks.
+	Drift *DriftAtDefaults `json:"drift_at_defaults,omitempty"`
+	Scale *Convergence     `json:"scale,omitempty"`
 }
 
 type Machine struct {
@@ -55,6 +59,9 @@ type Settings struct {
 	ProbeInterval       string   `json:"probe_interval"`
 	SteadyWindow        string   `json:"steady_window"`
 	FloorWorkers        int      `json:"floor_workers,omitempty"`
+	CappedSizes         []int    `json:"capped_sizes,omitempty"`
+	TasksPerSecond      int      `json:"capped_talis_tasks_per_second,omitempty"`
+	DriftSamples        int      `json:"drift_samples,omitempty"`
 }
 
 func settingsOf(c *config) Settings {
@@ -63,18 +70,21 @@ func settingsOf(c *config) Settings {
 		ManagerArgs:    c.managerArgs, ApplyWorkers: c.applyWorkers, BaselineConcurrency: c.baselineConcurrency,
 		BaselinePoll: c.baselinePoll.String(), BaselineRateLimit: c.baselineRateLimit,
 		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
-		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers}
+		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers,
+		CappedSizes: c.cappedSizes, TasksPerSecond: c.tasksPerSecond, DriftSamples: c.driftSamples}
 }
 
 // Convergence is one "apply N sets at once until all are Ready" run.
 type Convergence struct {
-	Name     string     `json:"name"`
-	N        int        `json:"sets"`
-	Replicas int        `json:"replicas"`
-	Projects int        `json:"projects"`
-	Operator RunResult  `json:"operator"`
-	Baseline *RunResult `json:"baseline,omitempty"`
-	Ratio    *Ratio     `json:"operator_over_baseline,omitempty"`
+	Name     string `json:"name"`
+	N        int    `json:"sets"`
+	Replicas int    `json:"replicas"`
+	Projects int    `json:"projects"`
+	// TasksPerSecond is the emulator's dispatch cap per priority in this run; 0: none.
+	TasksPerSecond int        `json:"talis_tasks_per_second,omitempty"`
+	Operator       RunResult  `json:"operator"`
+	Baseline       *RunResult `json:"baseline,omitempty"`
+	Ratio          *Ratio     `json:"operator_over_baseline,omitempty"`
 	// Floor: the same sets driven to Ready by a bare controller making only the unavoidable
 	// Kubernetes writes, with Talis's delays as timers (see kubeFloor).
 	Floor        *RunResult `json:"kubernetes_floor,omitempty"`
@@ -148,6 +158,37 @@ type Steady struct {
 	KubeWritesPerHour         map[string]float64 `json:"kube_writes_per_hour"`
 	ManagerCPUSecondsPerHour  float64            `json:"manager_cpu_seconds_per_hour"`
 	ManagerRSSMiB             float64            `json:"manager_rss_mib"`
+	// DriftInterval is the compressed --drift-interval ("0s": drift left to the resync).
+	DriftInterval string `json:"compressed_drift_interval"`
+	// One Talis endpoint (the emulator) serves every set.
+	Endpoints               int     `json:"endpoints"`
+	CallsPerHourPerEndpoint float64 `json:"talis_calls_per_hour_per_endpoint"`
+	ListCallsPerHour        float64 `json:"instance_list_calls_per_hour_per_endpoint"`
+	// OutsideTerminate ran after the window, on the compressed clocks.
+	OutsideTerminate *OutsideTerminate `json:"outside_terminate,omitempty"`
+}
+
+// OutsideTerminate is one instance of a Ready set terminated through pkg/talis, as a user would,
+// timed from the call to the set's Degraded=True (InstanceTerminatedExternally) and to the set
+// being Ready again with a replacement.
+type OutsideTerminate struct {
+	Set             string  `json:"set"`
+	InstanceID      int64   `json:"instance_id"`
+	WaitedSeconds   float64 `json:"waited_before_seconds,omitempty"` // random wait before the terminate
+	DegradedSeconds float64 `json:"to_degraded_seconds"`
+	ReadySeconds    float64 `json:"to_ready_seconds"`
+}
+
+// DriftAtDefaults is outside terminates against a manager running with its default flags.
+type DriftAtDefaults struct {
+	Sets          int                `json:"sets"`
+	DriftInterval string             `json:"drift_interval"`
+	ResyncPeriod  string             `json:"resync_period"`
+	Samples       []OutsideTerminate `json:"samples"`
+	DegradedP50   float64            `json:"to_degraded_p50_seconds"`
+	DegradedMax   float64            `json:"to_degraded_max_seconds"`
+	ReadyP50      float64            `json:"to_ready_p50_seconds"`
+	ReadyMax      float64            `json:"to_ready_max_seconds"`
 }
 
 func describeMachine() Machine {

@@ -77,26 +77,36 @@ func run(ctx context.Context, c *config) error {
 	}
 	b := &bench{c: c, cfg: cfg, k8s: k8s, kube: kube, kubeconfig: kubeconfig, dir: dir, res: res}
 
+	uncapped := runOpts{baseline: true, floor: c.floor, probes: c.probeSets > 0, tasksPerSecond: noTaskCap}
 	for _, n := range c.sizes {
-		conv, emu, err := b.convergence(ctx, fmt.Sprintf("conv-%d", n), n, true)
+		name := fmt.Sprintf("conv-%d", n)
+		conv, emu, err := b.convergence(ctx, name, n, uncapped)
 		if err != nil {
 			return fmt.Errorf("convergence N=%d: %w", n, err)
 		}
 		res.Convergence = append(res.Convergence, conv)
 		if contains(c.steadySizes, n) {
-			// The paced-latency probe sets stay: they are Ready sets in the first project.
-			st, err := b.steady(ctx, fmt.Sprintf("conv-%d", n), n+c.probeSets, projectsFor(n, c.setsPerProject), emu)
-			if err != nil {
+			if err := b.steadyPhases(ctx, name, n, emu); err != nil {
 				emu.Close()
-				return fmt.Errorf("steady state N=%d: %w", n, err)
+				return err
 			}
-			res.Steady = append(res.Steady, st)
 		}
 		emu.Close()
 		writeOutputs(c, res) // partial results survive a later failure
 	}
+	// What a real Talis does: its worker starts at most 10 tasks per second per priority.
+	for _, n := range c.cappedSizes {
+		conv, emu, err := b.convergence(ctx, fmt.Sprintf("capped-%d", n), n, runOpts{baseline: true, tasksPerSecond: c.tasksPerSecond})
+		if err != nil {
+			return fmt.Errorf("capped convergence N=%d: %w", n, err)
+		}
+		emu.Close()
+		res.Capped = append(res.Capped, conv)
+		writeOutputs(c, res)
+	}
 	if c.scale > 0 {
-		sc, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d", c.scale), c.scale, c.scaleBaseline)
+		sc, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d", c.scale), c.scale,
+			runOpts{baseline: c.scaleBaseline, floor: c.floor, probes: c.probeSets > 0, tasksPerSecond: noTaskCap})
 		if err != nil {
 			return fmt.Errorf("scale N=%d: %w", c.scale, err)
 		}
@@ -131,8 +141,13 @@ func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
 	return path, os.WriteFile(path, raw, 0o600)
 }
 
-func (b *bench) newEmulator() (*emulator.Server, string, error) {
-	emu := emulator.New(emulator.Config{Delays: emulator.Delays{
+// noTaskCap turns the emulator's dispatch cap off (emulator.Config.TasksPerSecond < 0).
+const noTaskCap = -1
+
+// newEmulator starts an emulator with the bench's delays, dispatching at most tasksPerSecond
+// tasks per second per priority (noTaskCap: as fast as the delays allow).
+func (b *bench) newEmulator(tasksPerSecond int) (*emulator.Server, string, error) {
+	emu := emulator.New(emulator.Config{TasksPerSecond: tasksPerSecond, Delays: emulator.Delays{
 		Pickup: b.c.pickup, Create: b.c.createDelay, Ready: b.c.readyDelay,
 		Provision: b.c.readyDelay, Terminate: 500 * time.Millisecond}})
 	url, err := emu.Start("127.0.0.1:0")
@@ -166,20 +181,30 @@ func newSet(ns string, i, replicas, perProject int) *infrav1.TalisInstanceSet {
 		}}
 }
 
+// runOpts says what a convergence run measures besides the operator.
+type runOpts struct {
+	baseline, floor, probes bool
+	tasksPerSecond          int // the emulators' dispatch cap; noTaskCap: none
+}
+
 // convergence applies n sets at once to a fresh manager and emulator and waits until all are
-// Ready; withBaseline also runs the direct-API baseline for the same n. The emulator is returned
+// Ready; o.baseline also runs the direct-API baseline for the same n. The emulator is returned
 // (still running) for the steady-state phase.
-func (b *bench) convergence(ctx context.Context, name string, n int, withBaseline bool) (Convergence, *emulator.Server, error) {
+func (b *bench) convergence(ctx context.Context, name string, n int, o runOpts) (Convergence, *emulator.Server, error) {
 	c := b.c
 	ns := "bench-" + name
 	projects := projectsFor(n, c.setsPerProject)
-	out := Convergence{Name: name, N: n, Replicas: c.replicas, Projects: projects}
-	logf("== %s: %d sets × %d replicas in %d projects", name, n, c.replicas, projects)
+	out := Convergence{Name: name, N: n, Replicas: c.replicas, Projects: projects, TasksPerSecond: max(0, o.tasksPerSecond)}
+	capNote := "no dispatch cap"
+	if o.tasksPerSecond > 0 {
+		capNote = fmt.Sprintf("Talis dispatching %d tasks/s per priority", o.tasksPerSecond)
+	}
+	logf("== %s: %d sets × %d replicas in %d projects, %s", name, n, c.replicas, projects, capNote)
 
 	if err := b.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		return out, nil, err
 	}
-	emu, talisURL, err := b.newEmulator()
+	emu, talisURL, err := b.newEmulator(o.tasksPerSecond)
 	if err != nil {
 		return out, nil, err
 	}
@@ -199,14 +224,14 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 		return fail(err)
 	}
 	// The baseline runs while the manager warms up (it is idle: no set exists yet).
-	if withBaseline {
-		bl, err := b.baseline(ctx, name, n, projects)
+	if o.baseline {
+		bl, err := b.baseline(ctx, name, n, projects, o.tasksPerSecond)
 		if err != nil {
 			return fail(fmt.Errorf("baseline: %w", err))
 		}
 		out.Baseline = &bl
 	}
-	if c.floor {
+	if o.floor {
 		fl, err := b.kubeFloor(ctx, name, n, c.floorWorkers)
 		if err != nil {
 			return fail(fmt.Errorf("Kubernetes floor: %w", err))
@@ -314,7 +339,7 @@ func (b *bench) convergence(ctx context.Context, name string, n int, withBaselin
 		return fail(fmt.Errorf("the emulator created %d instances for %d sets × %d", st.InstancesCreated, n, c.replicas))
 	}
 	wcancel()
-	if c.probeSets > 0 {
+	if o.probes {
 		if out.PacedApplyLatency, err = b.pacedApplyLatency(ctx, ns, emu); err != nil {
 			return fail(err)
 		}

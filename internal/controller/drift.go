@@ -85,8 +85,10 @@ func (d *driftWatch) dropLocked(key client.ObjectKey) {
 	}
 }
 
-// run asks, every interval, each endpoint with steady sets for a list no older than interval
-// (one a reconcile made is as good), and compares it once it is there.
+// run compares, every interval, each endpoint with steady sets with a list started at or after
+// the tick: a change is so seen within one interval (plus the list call) at one list per
+// interval. A list started before the tick, even a fresh one a reconcile made, may just predate
+// the change, which would then wait for the next tick.
 func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *observer.Observer, wake func(client.ObjectKey)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -95,10 +97,14 @@ func (d *driftWatch) run(ctx context.Context, interval time.Duration, obs *obser
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for key, api := range d.due(now, interval) {
-				d.look(key, api, now.Add(-interval), obs, wake)
-			}
+			d.tick(now, interval, obs, wake)
 		}
+	}
+}
+
+func (d *driftWatch) tick(now time.Time, interval time.Duration, obs *observer.Observer, wake func(client.ObjectKey)) {
+	for key, api := range d.due(now, interval) {
+		d.look(key, api, now, obs, wake)
 	}
 }
 

@@ -11,6 +11,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// listRoute is the emulator's counter of instance lists (one per drift poll in steady state).
+const listRoute = "GET /api/v1/instances"
+
 // readCounter counts the manager's reads of one set: each reconcile of it starts with one.
 type readCounter struct {
 	client.Client
@@ -66,5 +69,25 @@ var _ = Describe("TalisInstanceSet drift", func() {
 
 		// The other set had nothing to do: the drift poll did not wake it.
 		Expect(reads.reads.Load()).To(Equal(readsBefore))
+	})
+
+	It("lists once per drift interval in steady state, not every other interval", func() {
+		timing := testTiming()
+		timing.Resync = 10 * time.Minute // no resync in the window: every list is the drift poll's
+		timing.DriftPoll = 500 * time.Millisecond
+		mgr = startManager(managerOptions{timing: &timing})
+		create(newProject(ns, "p"))
+		set := newSet(ns, "web", "p", 1)
+		create(set)
+		eventuallyReady(set, 1)
+		time.Sleep(2 * timing.DriftPoll) // the set's own polls are over
+
+		const intervals = 10
+		before := emu.Stats().Requests[listRoute]
+		time.Sleep(intervals * timing.DriftPoll)
+		lists := emu.Stats().Requests[listRoute] - before
+		// A list the previous tick fetched is no older than the interval, but it has been
+		// compared already: taking it again would see a change only every other interval.
+		Expect(lists).To(BeNumerically(">=", intervals*8/10), "instance lists in %d drift intervals", intervals)
 	})
 })
