@@ -5,16 +5,15 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 on every Linux build
@@ -96,19 +95,10 @@ func childPIDs() map[string]int {
 	return out
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // managerProc is the manager binary running as a child process, watched from outside as an
 // operator's SRE would: /proc for CPU and RSS, its Prometheus endpoint for heap and reconciles.
 type managerProc struct {
-	cmd        *exec.Cmd
+	proc       *harness.Manager
 	pid        int
 	metricsURL string
 	pprofURL   string
@@ -120,11 +110,11 @@ type managerProc struct {
 	stop      chan struct{}
 	stopOnce  sync.Once
 	stopped   chan struct{}
-	exited    chan struct{}
+	exited    <-chan struct{}
 }
 
 func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisURL, namespace string, extra ...string) (*managerProc, error) {
-	port, err := freePort()
+	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -132,9 +122,9 @@ func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisUR
 		"--metrics-bind-address", fmt.Sprintf("127.0.0.1:%d", port),
 		"--health-probe-bind-address", "0", "--watch-namespaces", namespace}
 	m := &managerProc{metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
-		stop: make(chan struct{}), stopped: make(chan struct{}), exited: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{})}
 	if c.pprofDir != "" {
-		pport, err := freePort()
+		pport, err := harness.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -143,20 +133,12 @@ func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisUR
 	}
 	args = append(args, c.managerArgs...)
 	args = append(args, extra...)
-	m.cmd = exec.Command(c.manager, args...)
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	m.logPath = filepath.Join(dir, "manager-"+name+".log")
-	logFile, err := os.Create(m.logPath)
+	m.proc, err = harness.StartManager(harness.ManagerSpec{Bin: c.manager, Kubeconfig: kubeconfig, Args: args, Log: m.logPath})
 	if err != nil {
-		return nil, err
-	}
-	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
-	if err := m.cmd.Start(); err != nil {
-		logFile.Close()
 		return nil, fmt.Errorf("starting %s (run via `make bench`, which builds it): %w", c.manager, err)
 	}
-	m.pid = m.cmd.Process.Pid
-	go func() { _ = m.cmd.Wait(); logFile.Close(); close(m.exited) }()
+	m.pid, m.exited = m.proc.Pid(), m.proc.Done()
 	logf("manager %s started (pid %d): %s %s", name, m.pid, c.manager, strings.Join(args, " "))
 
 	deadline := time.Now().Add(time.Minute)
@@ -265,19 +247,8 @@ func (m *managerProc) profile(dir, name, kind string, seconds int) {
 	logf("saved %s", path)
 }
 
-func (m *managerProc) kill() {
-	select {
-	case <-m.exited:
-	default:
-		_ = m.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-m.exited:
-		case <-time.After(15 * time.Second):
-			_ = m.cmd.Process.Kill()
-			<-m.exited
-		}
-	}
-}
+// kill stops the process: SIGTERM, then SIGKILL if it has not exited after a grace period.
+func (m *managerProc) kill() { m.proc.Stop() }
 
 // shutdown stops sampling and the process; usage must be read before.
 func (m *managerProc) shutdown() {

@@ -11,13 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
@@ -52,22 +49,19 @@ func run(ctx context.Context, c *config) error {
 	}
 
 	logf("starting kube-apiserver and etcd (envtest binaries)")
-	env := &envtest.Environment{CRDDirectoryPaths: []string{"config/crd/bases"}, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	cp, err := harness.StartControlPlane()
 	if err != nil {
 		return fmt.Errorf("starting the control plane (run via `make bench`, which builds it): %w", err)
 	}
-	defer func() { _ = env.Stop() }()
-	cfg = rest.CopyConfig(cfg)
+	defer func() { _ = cp.Stop() }()
+	cfg := rest.CopyConfig(cp.Config)
 	cfg.QPS, cfg.Burst = -1, 0 // the harness must never be the bottleneck
-	kubeconfig, err := writeKubeconfig(env, dir)
+	// The manager runs with full rights, as `make run` would: the bench measures it, not its RBAC.
+	kubeconfig, err := cp.AdminKubeconfig("bench")
 	if err != nil {
 		return err
 	}
-	scheme := k8sruntime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = infrav1.AddToScheme(scheme)
-	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	k8s, err := client.NewWithWatch(cfg, client.Options{Scheme: cp.Scheme})
 	if err != nil {
 		return err
 	}
@@ -128,18 +122,6 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-func writeKubeconfig(env *envtest.Environment, dir string) (string, error) {
-	user, err := env.ControlPlane.AddUser(envtest.User{Name: "bench", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return "", err
-	}
-	raw, err := user.KubeConfig()
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "kubeconfig")
-	return path, os.WriteFile(path, raw, 0o600)
-}
 
 // noTaskCap turns the emulator's dispatch cap off (emulator.Config.TasksPerSecond < 0).
 const noTaskCap = -1

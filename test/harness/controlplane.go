@@ -90,7 +90,7 @@ func StartControlPlane() (*ControlPlane, error) {
 	if err := apiextensionsv1.AddToScheme(cp.Scheme); err != nil {
 		return nil, err
 	}
-	if cp.Dir, err = os.MkdirTemp("", "talis-reliability-"); err != nil {
+	if cp.Dir, err = os.MkdirTemp("", "talis-harness-"); err != nil {
 		return nil, err
 	}
 	cp.Env = &envtest.Environment{

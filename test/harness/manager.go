@@ -112,6 +112,13 @@ func (m *Manager) Running() bool {
 	return m.running()
 }
 
+// Done is closed when the current run of the process exits (nil before the first start).
+func (m *Manager) Done() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.done
+}
+
 // Pid is the current process id (0 when not running).
 func (m *Manager) Pid() int {
 	m.mu.Lock()
