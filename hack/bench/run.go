@@ -122,7 +122,6 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-
 // noTaskCap turns the emulator's dispatch cap off (emulator.Config.TasksPerSecond < 0).
 const noTaskCap = -1
 
