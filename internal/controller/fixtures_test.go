@@ -35,6 +35,12 @@ func eachSpec(ns *string, mgr **runningManager) {
 	})
 }
 
+// eachSpecWithManager is eachSpec with a manager of default options started for every spec.
+func eachSpecWithManager(ns *string, mgr **runningManager) {
+	eachSpec(ns, mgr)
+	BeforeEach(func() { *mgr = startManager(managerOptions{}) })
+}
+
 func newNamespace() string {
 	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1_000_000_000, nsCounter.Add(1))
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())

@@ -24,11 +24,7 @@ var _ = Describe("Health as GitOps tools read it", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() {
-		ns = newNamespace()
-		mgr = startManager(managerOptions{})
-	})
-	AfterEach(func() { mgr.Stop() })
+	eachSpecWithManager(&ns, &mgr)
 
 	It("is InProgress/Progressing while converging or retrying Talis errors, Current/Healthy when ready", func() {
 		create(newProject(ns, "p"))

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
@@ -70,4 +71,20 @@ func patchFinalizers[T client.Object](ctx context.Context, c client.Client, o T,
 	base := o.DeepCopyObject().(client.Object)
 	mutate(o)
 	return c.Patch(ctx, o, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+}
+
+// setsIndexedBy maps an object to the sets in its namespace whose index entry is its name: the
+// sets of a TalisProject (projectRefIndex), the sets publishing to a ConfigMap (outputsConfigMapIndex).
+func setsIndexedBy(c client.Reader, index string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		var sets infrav1.TalisInstanceSetList
+		if err := c.List(ctx, &sets, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
+			return nil
+		}
+		reqs := make([]ctrl.Request, 0, len(sets.Items))
+		for _, s := range sets.Items {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
+		}
+		return reqs
+	}
 }

@@ -184,7 +184,7 @@ func (r *TalisInstanceSetReconciler) SetupWithManager(mgr ctrl.Manager, concurre
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted()))).
-		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(r.setsOfProject)).
+		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(setsIndexedBy(r.Client, projectRefIndex))).
 		// Sets waiting for an instance list are woken when it has been made.
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 			r.waker.start(ctx, q)
@@ -206,14 +206,3 @@ func deletionStarted() predicate.Funcs {
 	}}
 }
 
-func (r *TalisInstanceSetReconciler) setsOfProject(ctx context.Context, o client.Object) []ctrl.Request {
-	var sets infrav1.TalisInstanceSetList
-	if err := r.List(ctx, &sets, client.InNamespace(o.GetNamespace()), client.MatchingFields{projectRefIndex: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]ctrl.Request, 0, len(sets.Items))
-	for _, s := range sets.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-	}
-	return reqs
-}

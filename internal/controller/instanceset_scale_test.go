@@ -18,11 +18,7 @@ var _ = Describe("A TalisInstanceSet for autoscalers and kubectl", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() {
-		ns = newNamespace()
-		mgr = startManager(managerOptions{})
-	})
-	AfterEach(func() { mgr.Stop() })
+	eachSpecWithManager(&ns, &mgr)
 
 	It("serves a selector on /scale, as an HPA reads it, and prints an IP summary", func() {
 		create(newProject(ns, "p"))

@@ -18,11 +18,7 @@ var _ = Describe("TalisInstanceSet", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() {
-		ns = newNamespace()
-		mgr = startManager(managerOptions{})
-	})
-	AfterEach(func() { mgr.Stop() })
+	eachSpecWithManager(&ns, &mgr)
 
 	It("creates instances and reports them Ready with their IPs", func() {
 		create(newProject(ns, "p"))

@@ -182,7 +182,7 @@ func upToDate(cm, want *corev1.ConfigMap) bool {
 func (r *OutputsReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(hasOutputs())).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.setsPublishingTo)).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(setsIndexedBy(r.Client, outputsConfigMapIndex))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisinstanceset-outputs").
 		Complete(r)
@@ -199,14 +199,3 @@ func hasOutputs() predicate.Funcs {
 	}
 }
 
-func (r *OutputsReconciler) setsPublishingTo(ctx context.Context, o client.Object) []ctrl.Request {
-	var sets infrav1.TalisInstanceSetList
-	if err := r.List(ctx, &sets, client.InNamespace(o.GetNamespace()), client.MatchingFields{outputsConfigMapIndex: o.GetName()}); err != nil {
-		return nil
-	}
-	reqs := make([]ctrl.Request, 0, len(sets.Items))
-	for _, s := range sets.Items {
-		reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(&s)})
-	}
-	return reqs
-}

@@ -16,11 +16,7 @@ var _ = Describe("The paused annotation", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() {
-		ns = newNamespace()
-		mgr = startManager(managerOptions{})
-	})
-	AfterEach(func() { mgr.Stop() })
+	eachSpecWithManager(&ns, &mgr)
 
 	setPaused := func(o client.Object, value string) {
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(o), o)).To(Succeed())

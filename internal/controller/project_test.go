@@ -16,11 +16,7 @@ var _ = Describe("TalisProject", func() {
 		ns  string
 		mgr *runningManager
 	)
-	BeforeEach(func() {
-		ns = newNamespace()
-		mgr = startManager(managerOptions{})
-	})
-	AfterEach(func() { mgr.Stop() })
+	eachSpecWithManager(&ns, &mgr)
 
 	It("creates the project in Talis, waits for its sets on deletion, then deletes it", func() {
 		p := newProject(ns, "p")
