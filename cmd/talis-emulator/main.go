@@ -63,6 +63,7 @@ func run() error {
 	flag.DurationVar(&d.Ready, "delay-ready", d.Ready, "created → ready (or → provisioning)")
 	flag.DurationVar(&d.Provision, "delay-provision", d.Provision, "provisioning → ready")
 	flag.DurationVar(&d.Terminate, "delay-terminate", d.Terminate, "terminate picked up → terminated")
+	flag.Float64Var(&d.Spread, "delay-spread", d.Spread, "randomise every phase by ± this fraction (0 = exact, at most 1)")
 	flag.Parse()
 
 	var f emulator.Faults

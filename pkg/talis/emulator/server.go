@@ -57,19 +57,22 @@ type Config struct {
 
 // Server is a Talis API emulator. Create it with New.
 type Server struct {
-	cfg     Config
-	st      *store
-	delays  Delays // guarded by st.mu
+	cfg    Config
+	st     *store
+	delays Delays // guarded by st.mu
 	// dispatch holds one window per priority (create, terminate); guarded by st.mu.
 	pickupWindows [2]*dispatchWindow
-	sched   *scheduler
-	rng     *lockedRand
-	faults  atomic.Pointer[Faults]
-	next429 atomic.Int64
-	bucket  tokenBucket
-	apiKeys atomic.Pointer[map[string]bool]
-	stats   *statsCollector
-	down    atomic.Bool
+	sched         *scheduler
+	rng           *lockedRand
+	// delayRand draws phase durations apart from rng, so a spread does not
+	// shift which requests a seeded fault plan hits.
+	delayRand *lockedRand
+	faults    atomic.Pointer[Faults]
+	next429   atomic.Int64
+	bucket    tokenBucket
+	apiKeys   atomic.Pointer[map[string]bool]
+	stats     *statsCollector
+	down      atomic.Bool
 
 	life      sync.Mutex // Start/Restart/Close
 	closeOnce sync.Once
@@ -112,12 +115,13 @@ func New(cfg Config) *Server {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
 	s := &Server{
-		cfg:    cfg,
-		st:     newStore(),
-		delays: cfg.Delays,
-		rng:    newLockedRand(cfg.Seed),
-		stats:  newStats(),
-		quit:   make(chan struct{}),
+		cfg:       cfg,
+		st:        newStore(),
+		delays:    cfg.Delays,
+		rng:       newLockedRand(cfg.Seed),
+		delayRand: newLockedRand(cfg.Seed ^ 0x5bd1e995),
+		stats:     newStats(),
+		quit:      make(chan struct{}),
 	}
 	s.sched = newScheduler(s.fire)
 	s.resetDispatch()

@@ -39,7 +39,7 @@ func (s *Server) schedule(id uint64, t *task, phase uint8, d time.Duration) {
 // schedulePickup queues a new (or recovered) task behind the dispatch cap
 // of its priority; caller holds st.mu.
 func (s *Server) schedulePickup(id uint64, t *task) {
-	at := s.pickupWindows[t.action-1].reserve(time.Now().UnixNano() + int64(s.delays.Pickup))
+	at := s.pickupWindows[t.action-1].reserve(time.Now().UnixNano() + int64(s.phase(s.delays.Pickup)))
 	t.phase = phPickup
 	s.sched.push(event{at: at, task: id, gen: t.gen})
 }
@@ -118,7 +118,7 @@ func (s *Server) pickup(id uint64, t *task, f *Faults, now int64) {
 		case !workingProviders[in.spec.provider]:
 			s.fail(t, errUnsupported, now)
 		default:
-			s.schedule(id, t, phTerminate, d.Terminate)
+			s.schedule(id, t, phTerminate, s.phase(d.Terminate))
 		}
 		return
 	}
@@ -140,16 +140,16 @@ func (s *Server) pickup(id uint64, t *task, f *Faults, now int64) {
 			t.phase = phIdle // a provider call that never returns
 			return
 		}
-		s.schedule(id, t, phCreate, d.Create)
+		s.schedule(id, t, phCreate, s.phase(d.Create))
 	case stCreated, stProvisioning: // re-run after a restart
 		if t.stuckAt == in.status {
 			t.phase = phIdle
 			return
 		}
 		if in.status == stCreated {
-			s.schedule(id, t, phAfterCreate, d.Ready)
+			s.schedule(id, t, phAfterCreate, s.phase(d.Ready))
 		} else {
-			s.schedule(id, t, phProvision, d.Provision)
+			s.schedule(id, t, phProvision, s.phase(d.Provision))
 		}
 	default: // ready or terminated: nothing to do
 		s.complete(t, now)
@@ -200,7 +200,7 @@ func (s *Server) stepCreate(id uint64, t *task, f *Faults, now int64) {
 		t.phase = phIdle
 		return
 	}
-	s.schedule(id, t, phAfterCreate, s.delays.Ready)
+	s.schedule(id, t, phAfterCreate, s.phase(s.delays.Ready))
 }
 
 func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
@@ -226,7 +226,7 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 		t.phase = phIdle
 		return
 	}
-	s.schedule(id, t, phProvision, s.delays.Provision)
+	s.schedule(id, t, phProvision, s.phase(s.delays.Provision))
 }
 
 func (s *Server) stepProvision(id uint64, t *task, f *Faults, now int64) {
