@@ -39,6 +39,7 @@ func run() error {
 		seed        = flag.Uint64("seed", 0, "fault RNG seed (0 = random)")
 		dupStyle    = flag.String("duplicate-style", "postgres", `unique-violation errors: "postgres" or "sqlite"`)
 		noQuirk     = flag.Bool("disable-race-quirk", false, "do not let a finishing create overwrite a concurrent termination")
+		stableOrder = flag.Bool("stable-list-order", false, "list instances in id order even while rows change (upstream does not)")
 		downtime    = flag.Duration("restart-downtime", 0, "listener downtime of POST /emulator/restart (default 500ms)")
 		faultsJSON  = flag.String("faults", "", `fault plan as JSON (same as PUT /emulator/faults), or @file`)
 		errRate     = flag.Float64("error-rate", 0, "500 rate on every route (route-shaped bodies)")
@@ -113,6 +114,7 @@ func run() error {
 	srv := emulator.New(emulator.Config{
 		Delays:                d,
 		DisableRaceQuirk:      *noQuirk,
+		StableListOrder:       *stableOrder,
 		DuplicateProjectStyle: *dupStyle,
 		PathPrefix:            *prefix,
 		APIKeys:               keys,

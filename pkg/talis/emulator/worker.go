@@ -193,7 +193,7 @@ func (s *Server) stepCreate(id uint64, t *task, f *Faults, now int64) {
 	default:
 		in.providerID = 900000000 + int64(t.instanceID)
 	}
-	st.setStatus(in, stCreated, now)
+	st.setStatus(t.instanceID, stCreated, now)
 	t.log(lgCreated)
 	t.updatedAt = now
 	if t.stuckAt == stCreated {
@@ -209,12 +209,12 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 		return
 	}
 	if !in.spec.provision {
-		s.st.setStatus(in, stReady, now)
+		s.st.setStatus(t.instanceID, stReady, now)
 		t.log(lgReady)
 		s.complete(t, now)
 		return
 	}
-	s.st.setStatus(in, stProvisioning, now)
+	s.st.setStatus(t.instanceID, stProvisioning, now)
 	t.log(lgProvisioning)
 	if in.ip == 0 { // upstream checks the IP before running Ansible
 		s.fail(t, errNoPublicIP, now)
@@ -242,7 +242,7 @@ func (s *Server) stepProvision(id uint64, t *task, f *Faults, now int64) {
 		s.fail(t, errProvision, now)
 		return
 	}
-	s.st.setStatus(in, stReady, now)
+	s.st.setStatus(t.instanceID, stReady, now)
 	t.log(lgAnsibleDone)
 	t.log(lgReady)
 	s.complete(t, now)
@@ -255,7 +255,7 @@ func (s *Server) stepTerminate(id uint64, t *task, f *Faults, now int64) {
 		return
 	}
 	if in.status != stTerminated {
-		s.st.setStatus(in, stTerminated, now)
+		s.st.setStatus(t.instanceID, stTerminated, now)
 		in.terminatedAt = now
 		s.stats.add(&s.stats.terminated, 1)
 	}
