@@ -57,6 +57,7 @@ func (s *Server) createInstances(c *reqCtx) {
 	for i := range reqs {
 		r := &reqs[i]
 		sp := specFrom(r, pids[i])
+		sp.firstID = uint64(len(st.instances)) + 1
 		var ps uint8
 		if r.PayloadPath != "" {
 			ps = 1 // pending_copy, never advanced
@@ -101,6 +102,7 @@ func specFrom(r *InstanceRequest, pid uint64) *instSpec {
 		ownerID:        uint64(r.OwnerID),
 		projectID:      pid,
 		projectName:    r.ProjectName,
+		name:           r.Name,
 		provider:       string(r.Provider),
 		region:         r.Region,
 		size:           r.Size,

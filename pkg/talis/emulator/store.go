@@ -62,6 +62,8 @@ type instSpec struct {
 	ownerID        uint64
 	projectID      uint64
 	projectName    string
+	name           string // as requested (instances get "-N" appended)
+	firstID        uint64 // the element's instances have consecutive ids
 	provider       string
 	region         string
 	size           string
