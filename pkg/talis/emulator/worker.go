@@ -109,11 +109,9 @@ func (s *Server) pickup(id uint64, t *task, f *Faults, now int64) {
 	t.lockedAt, t.updatedAt = now, now // lock_expiry = locked_at + 5 min
 	in := &s.st.instances[t.instanceID-1]
 	d := s.delays
-	if t.action == actTerminate {
-		t.log(lgTerminating)
+	if t.action == actTerminate { // upstream's terminate tasks log nothing
 		switch {
 		case in.status == stTerminated:
-			t.log(lgAlreadyTerminated)
 			s.complete(t, now)
 		case !workingProviders[in.spec.provider]:
 			s.fail(t, errUnsupported, now)
@@ -259,7 +257,6 @@ func (s *Server) stepTerminate(id uint64, t *task, f *Faults, now int64) {
 		in.terminatedAt = now
 		s.stats.add(&s.stats.terminated, 1)
 	}
-	t.log(lgTerminated)
 	s.complete(t, now)
 }
 
