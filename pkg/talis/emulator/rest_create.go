@@ -9,6 +9,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // createInstances is POST /api/v1/instances: validate everything, look up
@@ -51,7 +52,11 @@ func (s *Server) createInstances(c *reqCtx) {
 		pids[i] = pid
 	}
 
-	now := nowNano()
+	// Upstream answers with the rows it just inserted, whose timestamps
+	// still carry Go's nanoseconds; PostgreSQL keeps microseconds, which is
+	// what every later read shows.
+	exact := time.Now().UnixNano()
+	now := exact - exact%1000
 	first := uint64(len(st.instances)) + 1
 	rows := make([]instance, 0, total)
 	for i := range reqs {
@@ -92,6 +97,7 @@ func (s *Server) createInstances(c *reqCtx) {
 
 	out := make([]Instance, len(rows))
 	for i := range rows {
+		rows[i].createdAt, rows[i].updatedAt = exact, exact
 		out[i] = renderInstance(first+uint64(i), &rows[i])
 	}
 	writeSlug(c.w, http.StatusCreated, slugSuccess, "", out)
