@@ -30,40 +30,48 @@ func main() {
 	}
 }
 
-func run() error {
+// parse reads the command line into the listen address and the emulator's
+// configuration.
+func parse(args []string) (string, emulator.Config, error) {
+	fs := flag.NewFlagSet("talis-emulator", flag.ExitOnError)
 	d := emulator.DefaultDelays
 	var (
-		addr        = flag.String("addr", ":8080", "listen address")
-		prefix      = flag.String("path-prefix", "", `also serve the API under this prefix, e.g. "/talis" (Kong style)`)
-		apiKeys     = flag.String("api-keys", "", "comma-separated keys; enables Kong key-auth (header or query \"apikey\")")
-		seed        = flag.Uint64("seed", 0, "fault RNG seed (0 = random)")
-		dupStyle    = flag.String("duplicate-style", "postgres", `unique-violation errors: "postgres" or "sqlite"`)
-		noQuirk     = flag.Bool("disable-race-quirk", false, "do not let a finishing create overwrite a concurrent termination")
-		downtime    = flag.Duration("restart-downtime", 0, "listener downtime of POST /emulator/restart (default 500ms)")
-		faultsJSON  = flag.String("faults", "", `fault plan as JSON (same as PUT /emulator/faults), or @file`)
-		errRate     = flag.Float64("error-rate", 0, "500 rate on every route (route-shaped bodies)")
-		gwRate      = flag.Float64("gateway-error-rate", 0, "gateway 502 rate on every route")
-		latency     = flag.Duration("latency", 0, "added latency on every route")
-		jitter      = flag.Duration("jitter", 0, "random extra latency up to this value")
-		timeoutRate = flag.Float64("timeout-rate", 0, "rate of requests that hang for -hang then get dropped")
-		dropRate    = flag.Float64("create-drop-rate", 0, "rate of creates that commit, hang for -hang, then get dropped")
-		hang        = flag.Duration("hang", 0, "hang duration for -timeout-rate / -create-drop-rate")
-		rateLimit   = flag.Float64("rate-limit", 0, "token bucket rate in req/s (0 = off); excess gets 429")
-		rateBurst   = flag.Int("rate-burst", 1, "token bucket capacity")
-		next429     = flag.Int("next-429", 0, "answer the first N requests with 429")
-		retryAfter  = flag.Duration("retry-after", 0, "Retry-After of -next-429 answers (min 1s)")
-		createFail  = flag.Float64("create-fail-rate", 0, "fraction of create tasks that fail (instance stays pending)")
-		provFail    = flag.Float64("provision-fail-rate", 0, "fraction of provisionings that fail")
-		termFail    = flag.Float64("terminate-fail-rate", 0, "fraction of terminate tasks that fail")
-		neverReady  = flag.Float64("never-ready-rate", 0, "fraction of instances stuck forever")
-		neverStage  = flag.String("never-ready-stage", "pending", "stage they get stuck in: pending, created or provisioning")
+		addr        = fs.String("addr", ":8080", "listen address")
+		prefix      = fs.String("path-prefix", "", `also serve the API under this prefix, e.g. "/talis" (Kong style)`)
+		apiKeys     = fs.String("api-keys", "", "comma-separated keys; enables Kong key-auth (header or query \"apikey\")")
+		seed        = fs.Uint64("seed", 0, "fault RNG seed (0 = random)")
+		dupStyle    = fs.String("duplicate-style", "postgres", `unique-violation errors: "postgres" or "sqlite"`)
+		noQuirk     = fs.Bool("disable-race-quirk", false, "do not let a finishing create overwrite a concurrent termination")
+		tasksPerSec = fs.Int("tasks-per-second", emulator.UpstreamTasksPerSecond, "tasks of one priority (creates, terminates) the worker starts per second, as upstream's dispatcher; negative = no cap")
+		stableOrder = fs.Bool("stable-list-order", false, "list instances in id order even while rows change (upstream does not)")
+		downtime    = fs.Duration("restart-downtime", 0, "listener downtime of POST /emulator/restart (default 500ms)")
+		faultsJSON  = fs.String("faults", "", `fault plan as JSON (same as PUT /emulator/faults), or @file`)
+		errRate     = fs.Float64("error-rate", 0, "500 rate on every route (route-shaped bodies)")
+		gwRate      = fs.Float64("gateway-error-rate", 0, "gateway 502 rate on every route")
+		latency     = fs.Duration("latency", 0, "added latency on every route")
+		jitter      = fs.Duration("jitter", 0, "random extra latency up to this value")
+		timeoutRate = fs.Float64("timeout-rate", 0, "rate of requests that hang for -hang then get dropped")
+		dropRate    = fs.Float64("create-drop-rate", 0, "rate of creates that commit, hang for -hang, then get dropped")
+		hang        = fs.Duration("hang", 0, "hang duration for -timeout-rate / -create-drop-rate")
+		rateLimit   = fs.Float64("rate-limit", 0, "token bucket rate in req/s (0 = off); excess gets 429")
+		rateBurst   = fs.Int("rate-burst", 1, "token bucket capacity")
+		next429     = fs.Int("next-429", 0, "answer the first N requests with 429")
+		retryAfter  = fs.Duration("retry-after", 0, "Retry-After of -next-429 answers (min 1s)")
+		createFail  = fs.Float64("create-fail-rate", 0, "fraction of create tasks that fail (instance stays pending)")
+		provFail    = fs.Float64("provision-fail-rate", 0, "fraction of provisionings that fail")
+		termFail    = fs.Float64("terminate-fail-rate", 0, "fraction of terminate tasks that fail")
+		neverReady  = fs.Float64("never-ready-rate", 0, "fraction of instances stuck forever")
+		neverStage  = fs.String("never-ready-stage", "pending", "stage they get stuck in: pending, created or provisioning")
 	)
-	flag.DurationVar(&d.Pickup, "delay-pickup", d.Pickup, "task created → picked up")
-	flag.DurationVar(&d.Create, "delay-create", d.Create, "picked up → instance created (IP assigned)")
-	flag.DurationVar(&d.Ready, "delay-ready", d.Ready, "created → ready (or → provisioning)")
-	flag.DurationVar(&d.Provision, "delay-provision", d.Provision, "provisioning → ready")
-	flag.DurationVar(&d.Terminate, "delay-terminate", d.Terminate, "terminate picked up → terminated")
-	flag.Parse()
+	fs.DurationVar(&d.Pickup, "delay-pickup", d.Pickup, "task created → picked up")
+	fs.DurationVar(&d.Create, "delay-create", d.Create, "picked up → instance created (IP assigned)")
+	fs.DurationVar(&d.Ready, "delay-ready", d.Ready, "created → ready (or → provisioning)")
+	fs.DurationVar(&d.Provision, "delay-provision", d.Provision, "provisioning → ready")
+	fs.DurationVar(&d.Terminate, "delay-terminate", d.Terminate, "terminate picked up → terminated")
+	fs.Float64Var(&d.Spread, "delay-spread", d.Spread, "randomise every phase by ± this fraction (0 = exact, at most 1)")
+	if err := fs.Parse(args); err != nil {
+		return "", emulator.Config{}, err
+	}
 
 	var f emulator.Faults
 	if *faultsJSON != "" {
@@ -71,12 +79,12 @@ func run() error {
 		if strings.HasPrefix(*faultsJSON, "@") {
 			b, err := os.ReadFile(strings.TrimPrefix(*faultsJSON, "@"))
 			if err != nil {
-				return err
+				return "", emulator.Config{}, err
 			}
 			raw = b
 		}
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return fmt.Errorf("-faults: %w", err)
+			return "", emulator.Config{}, fmt.Errorf("-faults: %w", err)
 		}
 	}
 	all := emulator.RouteFault{ErrorRate: *errRate, GatewayErrorRate: *gwRate, Latency: *latency, Jitter: *jitter, TimeoutRate: *timeoutRate, Hang: *hang}
@@ -109,24 +117,34 @@ func run() error {
 			keys = append(keys, k)
 		}
 	}
-	srv := emulator.New(emulator.Config{
+	return *addr, emulator.Config{
 		Delays:                d,
 		DisableRaceQuirk:      *noQuirk,
+		StableListOrder:       *stableOrder,
+		TasksPerSecond:        *tasksPerSec,
 		DuplicateProjectStyle: *dupStyle,
 		PathPrefix:            *prefix,
 		APIKeys:               keys,
 		Faults:                f,
 		Seed:                  *seed,
 		RestartDowntime:       *downtime,
-	})
-	url, err := srv.Start(*addr)
+	}, nil
+}
+
+func run() error {
+	addr, cfg, err := parse(os.Args[1:])
+	if err != nil {
+		return err
+	}
+	srv := emulator.New(cfg)
+	url, err := srv.Start(addr)
 	if err != nil {
 		return err
 	}
 	fj, _ := json.Marshal(srv.Faults())
 	dj, _ := json.Marshal(srv.Delays())
-	log.Printf("talis-emulator listening on %s (prefix=%q, auth=%v, seed=%d, delays=%s, faults=%s)",
-		url, *prefix, len(keys) > 0, srv.Seed(), dj, fj)
+	log.Printf("talis-emulator listening on %s (prefix=%q, auth=%v, seed=%d, tasks/s=%d, stable-list-order=%v, delays=%s, faults=%s)",
+		url, cfg.PathPrefix, len(cfg.APIKeys) > 0, srv.Seed(), cfg.TasksPerSecond, cfg.StableListOrder, dj, fj)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

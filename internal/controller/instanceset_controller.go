@@ -205,4 +205,3 @@ func deletionStarted() predicate.Funcs {
 		return e.ObjectOld.GetDeletionTimestamp().IsZero() && !e.ObjectNew.GetDeletionTimestamp().IsZero()
 	}}
 }
-

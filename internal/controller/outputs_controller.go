@@ -198,4 +198,3 @@ func hasOutputs() predicate.Funcs {
 		GenericFunc: func(e event.GenericEvent) bool { return has(e.Object) },
 	}
 }
-

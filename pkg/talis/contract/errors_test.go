@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -26,6 +27,16 @@ func TestErrors(t *testing.T) {
 		})
 		if x.Status != 500 || e.requests("GET /api/v1/instances/:id")-before != 1 {
 			t.Errorf("status %d, emulator saw %d requests", x.Status, e.requests("GET /api/v1/instances/:id")-before)
+		}
+	})
+
+	t.Run("405 without Allow, as upstream's router", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, e.url+"/api/v1/instances", nil)
+		resp, err := http.DefaultClient.Do(req)
+		noErr(t, err)
+		_ = resp.Body.Close()
+		if _, ok := resp.Header["Allow"]; resp.StatusCode != http.StatusMethodNotAllowed || ok {
+			t.Errorf("PUT /api/v1/instances: %d, Allow %q", resp.StatusCode, resp.Header.Values("Allow"))
 		}
 	})
 

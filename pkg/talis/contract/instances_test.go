@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
@@ -94,8 +95,15 @@ func TestInstanceLifecycle(t *testing.T) {
 		}
 		l, ok := ledger[in.ID]
 		if !ok || l.Name != in.Name || l.Project != "web" || uint(l.ProjectID) != proj.ID || uint(l.OwnerID) != admin ||
-			!slices.Equal(l.Tags, in.Tags) || l.Provider != "do" || !l.CreatedAt.Equal(in.CreatedAt) {
+			!slices.Equal(l.Tags, in.Tags) || l.Provider != "do" || !l.CreatedAt.Equal(in.CreatedAt.Truncate(time.Microsecond)) {
 			t.Errorf("created[%d] %+v does not match ledger %+v", i, *in, l)
+		}
+		// As upstream, the create answer has Go's nanoseconds and later
+		// reads PostgreSQL's microseconds: compare them truncated.
+		read := must(e.c.GetInstance(ctx, strconv.Itoa(int(in.ID))))(t)
+		updated := read.Status != talis.InstanceStatusPending // the worker moved on meanwhile
+		if !read.CreatedAt.Equal(l.CreatedAt) || !updated && !read.UpdatedAt.Equal(in.UpdatedAt.Truncate(time.Microsecond)) {
+			t.Errorf("instance %d: created %v/%v, read %v/%v", in.ID, in.CreatedAt, in.UpdatedAt, read.CreatedAt, read.UpdatedAt)
 		}
 	}
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
@@ -15,7 +16,9 @@ import (
 // rows (limit/offset) and more than 50 RPC rows (fixed pages of 50).
 func TestPagination(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, emulator.Config{}, nil)
+	// The worker changes rows while this pages; a stable order keeps the
+	// page checks exact (TestPagingWhileRowsChange covers the other case).
+	e := newEnv(t, emulator.Config{StableListOrder: true}, nil)
 	ctx := e.ctx
 
 	e.mkProject(t, "bulk", admin)
@@ -153,3 +156,38 @@ func TestPagination(t *testing.T) {
 		t.Errorf("raw user.get page 2: %s", b)
 	}
 }
+
+// Upstream pages with LIMIT/OFFSET and no ORDER BY: rows that change
+// while AllInstances pages can be skipped (and repeated, which the client
+// drops). Only a NoLimit list is a snapshot.
+func TestPagingWhileRowsChange(t *testing.T) {
+	t.Parallel()
+	// Creates never get past pending; terminates are quick.
+	stuck := emulator.Delays{Pickup: time.Millisecond, Create: time.Hour, Ready: time.Hour, Provision: time.Hour, Terminate: time.Millisecond}
+	e := newEnv(t, emulator.Config{Delays: stuck}, nil)
+	ctx := e.ctx
+	e.mkProject(t, "churn", admin)
+	must(e.c.CreateInstance(ctx, []talis.InstanceRequest{instReq("churn", admin, "do", "c", 20)}))(t)
+
+	var seen []uint
+	for in, err := range e.c.AllInstances(ctx, talis.ListOptions{Limit: 5, IncludeDeleted: true}) {
+		noErr(t, err)
+		seen = append(seen, in.ID)
+		if len(seen) == 5 { // terminate the rows read so far before the next page
+			noErr(t, e.c.DeleteInstances(ctx, talis.DeleteInstancesRequest{OwnerID: admin, ProjectName: "churn", InstanceIDs: seen}))
+			e.waitStatus(t, seen, talis.InstanceStatusTerminated)
+		}
+	}
+	if got := slices.Clone(seen); len(slices.Compact(sortedUints(got))) != len(seen) {
+		t.Errorf("AllInstances yielded a row twice: %v", seen)
+	}
+	if len(seen) >= 20 {
+		t.Errorf("paging while rows moved saw all %d rows; upstream (and the emulator) skip rows", len(seen))
+	}
+	all := must(e.c.ListAllInstances(ctx, talis.ListOptions{Limit: talis.NoLimit, IncludeDeleted: true}))(t)
+	if len(all) != 20 {
+		t.Errorf("NoLimit list: %d rows, want 20", len(all))
+	}
+}
+
+func sortedUints(v []uint) []uint { slices.Sort(v); return v }

@@ -48,6 +48,10 @@ func TestSSHKeys(t *testing.T) {
 	e.one(t, func() {
 		_, err := e.c.CreateSSHKey(ctx, talis.SSHKeyCreateParams{Name: "laptop", PublicKey: pub, OwnerID: 7})
 		wantAlreadyExists(t, err, 500)
+		// PostgreSQL names upstream's index.
+		if d := apiErr(t, err).Detail; d != `ERROR: duplicate key value violates unique constraint "idx_sshkey_owner_name" (SQLSTATE 23505)` {
+			t.Errorf("detail %q", d)
+		}
 	})
 
 	// Validation.

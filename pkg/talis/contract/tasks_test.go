@@ -40,7 +40,18 @@ func TestTasks(t *testing.T) {
 	}
 	jsonIs(t, "payload.instance_id", payload["instance_id"], ids[0])
 	jsonIs(t, "payload.action", payload["action"], "create")
-	jsonIs(t, "payload.name", payload["name"], "job-1")
+	// Upstream stores the request's name, not the instance's "job-1", and
+	// numbers instances after the first with instance_index.
+	jsonIs(t, "payload.name", payload["name"], "job")
+	if _, ok := payload["instance_index"]; ok {
+		t.Errorf("first instance's payload has instance_index %s", payload["instance_index"])
+	}
+	second := must(e.c.ListTasksByInstanceID(ctx, admin, ids[1], "create_instances", nil))(t)
+	var p2 map[string]json.RawMessage
+	_ = json.Unmarshal(second[0].Payload, &p2)
+	jsonIs(t, "second payload.name", p2["name"], "job")
+	jsonIs(t, "second payload.instance_index", p2["instance_index"], 1)
+	jsonIs(t, "second payload.instance_id", p2["instance_id"], ids[1])
 
 	var raw struct {
 		Slug string                               `json:"slug"`
@@ -120,7 +131,8 @@ func TestTasks(t *testing.T) {
 		return len(tasks) == 1 && tasks[0].Status == talis.TaskStatusCompleted
 	})
 	tt := tasks[0]
-	if tt.Action != talis.TaskActionTerminateInstances || tt.Priority != talis.TaskPriorityLow || tt.InstanceID != ids[0] {
+	// Upstream's terminate tasks log nothing: the client gets "".
+	if tt.Action != talis.TaskActionTerminateInstances || tt.Priority != talis.TaskPriorityLow || tt.InstanceID != ids[0] || tt.Logs != "" {
 		t.Errorf("terminate task = %+v", *tt)
 	}
 	jsonIs(t, "terminate payload", tt.Payload, map[string]any{"instance_id": ids[0]})

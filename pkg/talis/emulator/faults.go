@@ -101,24 +101,6 @@ func (f *Faults) neverReadyStage() uint8 {
 	}
 }
 
-// Delays are the worker's phase durations.
-type Delays struct {
-	Pickup    time.Duration // task created → picked (running)
-	Create    time.Duration // picked → instance created (IP assigned)
-	Ready     time.Duration // created → ready (or → provisioning)
-	Provision time.Duration // provisioning → ready
-	Terminate time.Duration // terminate picked → terminated
-}
-
-// DefaultDelays reach ready in ~0.5 s (0.8 s with provisioning).
-var DefaultDelays = Delays{
-	Pickup:    100 * time.Millisecond,
-	Create:    300 * time.Millisecond,
-	Ready:     100 * time.Millisecond,
-	Provision: 300 * time.Millisecond,
-	Terminate: 200 * time.Millisecond,
-}
-
 // lockedRand is the single seedable source of fault randomness.
 type lockedRand struct {
 	mu sync.Mutex

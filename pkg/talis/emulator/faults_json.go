@@ -121,12 +121,13 @@ type delaysJSON struct {
 	Ready     jsonDuration `json:"ready"`
 	Provision jsonDuration `json:"provision"`
 	Terminate jsonDuration `json:"terminate"`
+	Spread    float64      `json:"spread"`
 }
 
 // MarshalJSON implements json.Marshaler.
 func (d Delays) MarshalJSON() ([]byte, error) {
 	return json.Marshal(delaysJSON{
-		jsonDuration(d.Pickup), jsonDuration(d.Create), jsonDuration(d.Ready), jsonDuration(d.Provision), jsonDuration(d.Terminate),
+		jsonDuration(d.Pickup), jsonDuration(d.Create), jsonDuration(d.Ready), jsonDuration(d.Provision), jsonDuration(d.Terminate), d.Spread,
 	})
 }
 
@@ -134,11 +135,14 @@ func (d Delays) MarshalJSON() ([]byte, error) {
 // so a partial object updates only the named phases.
 func (d *Delays) UnmarshalJSON(b []byte) error {
 	j := delaysJSON{
-		jsonDuration(d.Pickup), jsonDuration(d.Create), jsonDuration(d.Ready), jsonDuration(d.Provision), jsonDuration(d.Terminate),
+		jsonDuration(d.Pickup), jsonDuration(d.Create), jsonDuration(d.Ready), jsonDuration(d.Provision), jsonDuration(d.Terminate), d.Spread,
 	}
 	if err := strictUnmarshal(b, &j); err != nil {
 		return err
 	}
-	*d = Delays{time.Duration(j.Pickup), time.Duration(j.Create), time.Duration(j.Ready), time.Duration(j.Provision), time.Duration(j.Terminate)}
+	if j.Spread < 0 || j.Spread > 1 {
+		return fmt.Errorf("spread must be between 0 and 1, not %v", j.Spread)
+	}
+	*d = Delays{time.Duration(j.Pickup), time.Duration(j.Create), time.Duration(j.Ready), time.Duration(j.Provision), time.Duration(j.Terminate), j.Spread}
 	return nil
 }

@@ -47,14 +47,16 @@ func TestLifecycleCreateTerminate(t *testing.T) {
 	do(t, "DELETE", base+"/api/v1/instances", `{"owner_id":4294967295,"project_name":"p1","instance_ids":[1,3]}`)
 	waitStatus(t, base, 1, "terminated")
 	waitStatus(t, base, 3, "terminated")
-	waitTask(t, base, 1, "terminate_instances", "completed")
+	if tk := waitTask(t, base, 1, "terminate_instances", "completed"); tk.Logs != "" {
+		t.Fatalf("terminate task logs %q; upstream's are empty", tk.Logs)
+	}
 	// Terminated rows stay forever and keep their IP.
 	if in := getInst(t, base, 1); in.PublicIP == "" {
 		t.Fatal("ip cleared")
 	}
 	// Terminating again yields a no-op task.
 	do(t, "DELETE", base+"/api/v1/instances", `{"owner_id":4294967295,"project_name":"p1","instance_ids":[1]}`)
-	if tk := waitTask(t, base, 1, "terminate_instances", "completed"); !strings.Contains(tk.Logs, "already terminated") {
+	if tk := waitTask(t, base, 1, "terminate_instances", "completed"); tk.Logs != "" || len(instTasks(t, base, 1, "?action=terminate_instances")) != 2 {
 		t.Fatalf("%+v", tk)
 	}
 	led := s.Ledger()

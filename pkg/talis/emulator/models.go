@@ -52,6 +52,7 @@ type InstanceRequest struct {
 	Image              string         `json:"image"`
 	Tags               []string       `json:"tags"`
 	InstanceID         uint           `json:"instance_id"`
+	InstanceIndex      int            `json:"instance_index,omitempty"` // task payloads only
 	PublicIP           string         `json:"public_ip"`
 	VolumeIDs          []string       `json:"volume_ids,omitempty"`
 	VolumeDetails      []VolumeDetail `json:"volume_details,omitempty"`

@@ -92,12 +92,14 @@ func renderTask(id uint64, t *task, in *instance) Task {
 	return out
 }
 
-// createPayload is the stored InstanceRequest: per-instance name and id,
-// action forced to "create", everything else as requested.
+// createPayload is the stored InstanceRequest: the request's name (not
+// the instance's "-N" one), the instance id and, after the first instance
+// of a request element, its index in the element; action forced to
+// "create", everything else as requested.
 func createPayload(id uint64, in *instance) json.RawMessage {
 	sp := in.spec
 	req := InstanceRequest{
-		Name:              in.name,
+		Name:              sp.name,
 		OwnerID:           uint(sp.ownerID),
 		Provider:          ProviderID(sp.provider),
 		Region:            sp.region,
@@ -107,6 +109,7 @@ func createPayload(id uint64, in *instance) json.RawMessage {
 		Image:             sp.image,
 		Tags:              sp.tags,
 		InstanceID:        uint(id),
+		InstanceIndex:     int(id - sp.firstID),
 		ProjectName:       sp.projectName,
 		NumberOfInstances: sp.count,
 		Provision:         sp.provision,

@@ -9,6 +9,7 @@ package emulator
 import (
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // createInstances is POST /api/v1/instances: validate everything, look up
@@ -51,12 +52,17 @@ func (s *Server) createInstances(c *reqCtx) {
 		pids[i] = pid
 	}
 
-	now := nowNano()
+	// Upstream answers with the rows it just inserted, whose timestamps
+	// still carry Go's nanoseconds; PostgreSQL keeps microseconds, which is
+	// what every later read shows.
+	exact := time.Now().UnixNano()
+	now := exact - exact%1000
 	first := uint64(len(st.instances)) + 1
 	rows := make([]instance, 0, total)
 	for i := range reqs {
 		r := &reqs[i]
 		sp := specFrom(r, pids[i])
+		sp.firstID = uint64(len(st.instances)) + 1
 		var ps uint8
 		if r.PayloadPath != "" {
 			ps = 1 // pending_copy, never advanced
@@ -68,6 +74,7 @@ func (s *Server) createInstances(c *reqCtx) {
 			}
 			in := instance{spec: sp, name: name, createdAt: now, updatedAt: now, status: stPending, payload: ps}
 			st.instances = append(st.instances, in)
+			st.scan.insert(uint64(len(st.instances)), &st.instances[len(st.instances)-1])
 			st.projInstances[sp.projectID] = append(st.projInstances[sp.projectID], uint64(len(st.instances)))
 			rows = append(rows, in)
 		}
@@ -90,6 +97,7 @@ func (s *Server) createInstances(c *reqCtx) {
 
 	out := make([]Instance, len(rows))
 	for i := range rows {
+		rows[i].createdAt, rows[i].updatedAt = exact, exact
 		out[i] = renderInstance(first+uint64(i), &rows[i])
 	}
 	writeSlug(c.w, http.StatusCreated, slugSuccess, "", out)
@@ -100,6 +108,7 @@ func specFrom(r *InstanceRequest, pid uint64) *instSpec {
 		ownerID:        uint64(r.OwnerID),
 		projectID:      pid,
 		projectName:    r.ProjectName,
+		name:           r.Name,
 		provider:       string(r.Provider),
 		region:         r.Region,
 		size:           r.Size,

@@ -61,7 +61,8 @@ func parseListQuery(c *reqCtx, withStatus bool) (instanceFilter, bool) {
 	return f, true
 }
 
-// selectInstances copies matching rows (id order, offset/limit applied).
+// selectInstances copies matching rows in heap order (see scanorder.go),
+// offset/limit applied.
 func (s *Server) selectInstances(f instanceFilter) ([]uint64, []instance) {
 	st := s.st
 	st.mu.RLock()
@@ -69,25 +70,23 @@ func (s *Server) selectInstances(f instanceFilter) ([]uint64, []instance) {
 	skip := max(f.offset, 0)
 	var ids []uint64
 	var rows []instance
-	for i := range st.instances {
-		in := &st.instances[i]
+	st.scan.each(st.instances, func(id uint64) bool {
+		in := &st.instances[id-1]
 		if f.status >= 0 {
 			if int(in.status) != f.status {
-				continue
+				return true
 			}
 		} else if !f.includeDeleted && in.status == stTerminated {
-			continue
+			return true
 		}
 		if skip > 0 {
 			skip--
-			continue
+			return true
 		}
-		ids = append(ids, uint64(i+1))
+		ids = append(ids, id)
 		rows = append(rows, *in)
-		if f.limit > 0 && len(rows) == f.limit {
-			break
-		}
-	}
+		return f.limit <= 0 || len(rows) < f.limit
+	})
 	return ids, rows
 }
 

@@ -102,7 +102,7 @@ func TestListAndFilters(t *testing.T) {
 	create(t, base, instReq(admin, "p1", "n", 3, ""))
 	// Mark instance 2 terminated directly (the worker is frozen).
 	s.st.mu.Lock()
-	s.st.setStatus(&s.st.instances[1], stTerminated, nowNano())
+	s.st.setStatus(2, stTerminated, nowNano())
 	s.st.mu.Unlock()
 
 	list := func(q string) (int, []wireInst, Pagination) {

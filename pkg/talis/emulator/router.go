@@ -148,6 +148,8 @@ func notFound(w http.ResponseWriter, method, rawPath string) {
 	writePlain(w, http.StatusNotFound, "Cannot "+method+" "+html.EscapeString(rawPath))
 }
 
+// methodNotAllowed answers like Fiber: no Allow header (Go's ServeMux
+// would add one).
 func methodNotAllowed(w http.ResponseWriter) {
 	writePlain(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 }

@@ -70,7 +70,7 @@ func (s *Server) sshKeyCreate(w http.ResponseWriter, req *RPCRequest) {
 	if _, dup := st.keyIndex[idx]; dup { // unique index also covers deleted keys
 		st.mu.Unlock()
 		writeRPCError(w, http.StatusInternalServerError, "Failed to create SSH key",
-			s.uniqueViolation("idx_ssh_keys_owner_name", "ssh_keys.owner_id, ssh_keys.name"), req.ID)
+			s.uniqueViolation("idx_sshkey_owner_name", "ssh_keys.owner_id, ssh_keys.name"), req.ID)
 		return
 	}
 	now := nowNano()

@@ -159,9 +159,8 @@ func TestRPCSSHKeys(t *testing.T) {
 		rpcErr(400, "invalid SSH public key format: must begin with ssh-rsa, ssh-ed25519, ecdsa-sha2-*, or ssh-dss", ""))
 	expect(t, rpc(t, base, "sshkey.create", map[string]any{"name": "k", "public_key": "  " + key, "owner_id": 1}), 200,
 		`{"data":{"ID":1,"CreatedAt":"<T>","UpdatedAt":"<T>","DeletedAt":null,"name":"k","public_key":"  ssh-ed25519 AAAAC3Nza test","owner_id":1},"success":true}`)
-	if r := rpc(t, base, "sshkey.create", map[string]any{"name": "k", "public_key": key, "owner_id": 1}); r.status != 500 || !strings.Contains(r.body, `"message":"Failed to create SSH key"`) {
-		t.Fatal(r.body)
-	}
+	expect(t, rpc(t, base, "sshkey.create", map[string]any{"name": "k", "public_key": key, "owner_id": 1}), 500,
+		rpcErr(500, "Failed to create SSH key", `ERROR: duplicate key value violates unique constraint "idx_sshkey_owner_name" (SQLSTATE 23505)`))
 	expect(t, rpc(t, base, "sshkey.create", map[string]any{"name": "k", "public_key": key, "owner_id": 2}), 200,
 		`{"data":{"ID":2,"CreatedAt":"<T>","UpdatedAt":"<T>","DeletedAt":null,"name":"k","public_key":"ssh-ed25519 AAAAC3Nza test","owner_id":2},"success":true}`)
 	if r := rpc(t, base, "sshkey.list", map[string]any{"owner_id": 2}); strings.Count(r.body, `"ID"`) != 1 {

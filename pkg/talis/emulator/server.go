@@ -32,6 +32,11 @@ type Config struct {
 	// DisableRaceQuirk stops a finishing create from overwriting a
 	// concurrent termination (upstream quirk, section 5.2, on by default).
 	DisableRaceQuirk bool
+	// StableListOrder lists instances in id order whatever changed. Off
+	// by default because upstream's order is not stable: it pages with
+	// LIMIT/OFFSET and no ORDER BY, so paging while rows change can skip
+	// or repeat a row (see scanorder.go), and clients must cope.
+	StableListOrder bool
 	// DuplicateProjectStyle selects the DB error of unique violations:
 	// "postgres" (default, production) or "sqlite".
 	DuplicateProjectStyle string
@@ -64,12 +69,15 @@ type Server struct {
 	pickupWindows [2]*dispatchWindow
 	sched         *scheduler
 	rng           *lockedRand
-	faults        atomic.Pointer[Faults]
-	next429       atomic.Int64
-	bucket        tokenBucket
-	apiKeys       atomic.Pointer[map[string]bool]
-	stats         *statsCollector
-	down          atomic.Bool
+	// delayRand draws phase durations apart from rng, so a spread does not
+	// shift which requests a seeded fault plan hits.
+	delayRand *lockedRand
+	faults    atomic.Pointer[Faults]
+	next429   atomic.Int64
+	bucket    tokenBucket
+	apiKeys   atomic.Pointer[map[string]bool]
+	stats     *statsCollector
+	down      atomic.Bool
 
 	life      sync.Mutex // Start/Restart/Close
 	closeOnce sync.Once
@@ -112,13 +120,15 @@ func New(cfg Config) *Server {
 		cfg.Seed = uint64(time.Now().UnixNano())
 	}
 	s := &Server{
-		cfg:    cfg,
-		st:     newStore(),
-		delays: cfg.Delays,
-		rng:    newLockedRand(cfg.Seed),
-		stats:  newStats(),
-		quit:   make(chan struct{}),
+		cfg:       cfg,
+		st:        newStore(),
+		delays:    cfg.Delays,
+		rng:       newLockedRand(cfg.Seed),
+		delayRand: newLockedRand(cfg.Seed ^ 0x5bd1e995),
+		stats:     newStats(),
+		quit:      make(chan struct{}),
 	}
+	s.st.scan = newScanOrder(cfg.StableListOrder, cfg.Seed)
 	s.sched = newScheduler(s.fire)
 	s.resetDispatch()
 	s.SetFaults(cfg.Faults)

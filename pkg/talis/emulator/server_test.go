@@ -151,6 +151,12 @@ func TestControlEndpoints(t *testing.T) {
 	if d := s.Delays(); d.Create != 7*time.Millisecond || d.Pickup != time.Hour {
 		t.Fatalf("%+v", d)
 	}
+	if r := do(t, "PUT", base+"/emulator/delays", `{"spread":0.25}`); r.status != 200 || !strings.Contains(r.body, `"spread":0.25`) || s.Delays().Spread != 0.25 {
+		t.Fatal(r.body)
+	}
+	if r := do(t, "PUT", base+"/emulator/delays", `{"spread":1.5}`); r.status != 400 {
+		t.Fatal(r.status, r.body)
+	}
 	do(t, "PUT", base+"/emulator/apikeys", `["a","b"]`)
 	if r := do(t, "GET", base+"/health", ""); r.status != 401 {
 		t.Fatal(r.status)

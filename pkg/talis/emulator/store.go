@@ -62,6 +62,8 @@ type instSpec struct {
 	ownerID        uint64
 	projectID      uint64
 	projectName    string
+	name           string // as requested (instances get "-N" appended)
+	firstID        uint64 // the element's instances have consecutive ids
 	provider       string
 	region         string
 	size           string
@@ -86,6 +88,7 @@ type instance struct {
 	terminatedAt int64
 	providerID   int64 // provider_instance_id
 	createTask   uint64
+	scanKey      uint64 // position in heap order, see scanorder.go
 	ip           uint32
 	status       uint8
 	payload      uint8 // payload status
@@ -158,6 +161,7 @@ type store struct {
 	keyIndex      map[sshKeyIndex]uint64
 	ipNext        uint64
 	statusCount   [6]int64
+	scan          scanOrder
 }
 
 func newStore() *store {
@@ -207,7 +211,10 @@ func (st *store) liveProject(owner uint64, name string) (uint64, *project) {
 	return id, p
 }
 
-func (st *store) setStatus(in *instance, s uint8, now int64) {
+// setStatus updates an instance row (which may move it in heap order).
+func (st *store) setStatus(id uint64, s uint8, now int64) {
+	in := &st.instances[id-1]
+	st.scan.update(id, in, st.instances)
 	st.statusCount[in.status]--
 	st.statusCount[s]++
 	in.status = s

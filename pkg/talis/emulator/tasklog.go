@@ -15,7 +15,8 @@ import (
 // line is derivable from the task and its instance, and 100k tasks would
 // otherwise carry ~100 bytes of log text each.
 
-// Log line codes (4 bits each, up to 16 lines per task).
+// Log line codes (4 bits each, up to 16 lines per task). Terminate tasks
+// log nothing upstream, except the line of a failure.
 const (
 	lgEnd uint8 = iota
 	lgCreating
@@ -24,9 +25,6 @@ const (
 	lgProvisioning
 	lgAnsible
 	lgAnsibleDone
-	lgTerminating
-	lgAlreadyTerminated
-	lgTerminated
 	lgAbandoned
 	lgFailed
 )
@@ -102,12 +100,6 @@ func renderLogs(id uint64, t *task, in *instance) string {
 			b.WriteString("Running Ansible provisioning")
 		case lgAnsibleDone:
 			b.WriteString("Ansible provisioning completed")
-		case lgTerminating:
-			fmt.Fprintf(&b, "Terminating instance ID %d", iid)
-		case lgAlreadyTerminated:
-			fmt.Fprintf(&b, "Instance ID %d is already terminated", iid)
-		case lgTerminated:
-			fmt.Fprintf(&b, "Instance ID %d terminated", iid)
 		case lgAbandoned:
 			fmt.Fprintf(&b, "Instance ID %d was terminated during creation", iid)
 		case lgFailed:

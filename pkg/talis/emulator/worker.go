@@ -39,7 +39,7 @@ func (s *Server) schedule(id uint64, t *task, phase uint8, d time.Duration) {
 // schedulePickup queues a new (or recovered) task behind the dispatch cap
 // of its priority; caller holds st.mu.
 func (s *Server) schedulePickup(id uint64, t *task) {
-	at := s.pickupWindows[t.action-1].reserve(time.Now().UnixNano() + int64(s.delays.Pickup))
+	at := s.pickupWindows[t.action-1].reserve(time.Now().UnixNano() + int64(s.phase(s.delays.Pickup)))
 	t.phase = phPickup
 	s.sched.push(event{at: at, task: id, gen: t.gen})
 }
@@ -109,16 +109,14 @@ func (s *Server) pickup(id uint64, t *task, f *Faults, now int64) {
 	t.lockedAt, t.updatedAt = now, now // lock_expiry = locked_at + 5 min
 	in := &s.st.instances[t.instanceID-1]
 	d := s.delays
-	if t.action == actTerminate {
-		t.log(lgTerminating)
+	if t.action == actTerminate { // upstream's terminate tasks log nothing
 		switch {
 		case in.status == stTerminated:
-			t.log(lgAlreadyTerminated)
 			s.complete(t, now)
 		case !workingProviders[in.spec.provider]:
 			s.fail(t, errUnsupported, now)
 		default:
-			s.schedule(id, t, phTerminate, d.Terminate)
+			s.schedule(id, t, phTerminate, s.phase(d.Terminate))
 		}
 		return
 	}
@@ -140,16 +138,16 @@ func (s *Server) pickup(id uint64, t *task, f *Faults, now int64) {
 			t.phase = phIdle // a provider call that never returns
 			return
 		}
-		s.schedule(id, t, phCreate, d.Create)
+		s.schedule(id, t, phCreate, s.phase(d.Create))
 	case stCreated, stProvisioning: // re-run after a restart
 		if t.stuckAt == in.status {
 			t.phase = phIdle
 			return
 		}
 		if in.status == stCreated {
-			s.schedule(id, t, phAfterCreate, d.Ready)
+			s.schedule(id, t, phAfterCreate, s.phase(d.Ready))
 		} else {
-			s.schedule(id, t, phProvision, d.Provision)
+			s.schedule(id, t, phProvision, s.phase(d.Provision))
 		}
 	default: // ready or terminated: nothing to do
 		s.complete(t, now)
@@ -193,14 +191,14 @@ func (s *Server) stepCreate(id uint64, t *task, f *Faults, now int64) {
 	default:
 		in.providerID = 900000000 + int64(t.instanceID)
 	}
-	st.setStatus(in, stCreated, now)
+	st.setStatus(t.instanceID, stCreated, now)
 	t.log(lgCreated)
 	t.updatedAt = now
 	if t.stuckAt == stCreated {
 		t.phase = phIdle
 		return
 	}
-	s.schedule(id, t, phAfterCreate, s.delays.Ready)
+	s.schedule(id, t, phAfterCreate, s.phase(s.delays.Ready))
 }
 
 func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
@@ -209,12 +207,12 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 		return
 	}
 	if !in.spec.provision {
-		s.st.setStatus(in, stReady, now)
+		s.st.setStatus(t.instanceID, stReady, now)
 		t.log(lgReady)
 		s.complete(t, now)
 		return
 	}
-	s.st.setStatus(in, stProvisioning, now)
+	s.st.setStatus(t.instanceID, stProvisioning, now)
 	t.log(lgProvisioning)
 	if in.ip == 0 { // upstream checks the IP before running Ansible
 		s.fail(t, errNoPublicIP, now)
@@ -226,7 +224,7 @@ func (s *Server) stepAfterCreate(id uint64, t *task, now int64) {
 		t.phase = phIdle
 		return
 	}
-	s.schedule(id, t, phProvision, s.delays.Provision)
+	s.schedule(id, t, phProvision, s.phase(s.delays.Provision))
 }
 
 func (s *Server) stepProvision(id uint64, t *task, f *Faults, now int64) {
@@ -242,7 +240,7 @@ func (s *Server) stepProvision(id uint64, t *task, f *Faults, now int64) {
 		s.fail(t, errProvision, now)
 		return
 	}
-	s.st.setStatus(in, stReady, now)
+	s.st.setStatus(t.instanceID, stReady, now)
 	t.log(lgAnsibleDone)
 	t.log(lgReady)
 	s.complete(t, now)
@@ -255,11 +253,10 @@ func (s *Server) stepTerminate(id uint64, t *task, f *Faults, now int64) {
 		return
 	}
 	if in.status != stTerminated {
-		s.st.setStatus(in, stTerminated, now)
+		s.st.setStatus(t.instanceID, stTerminated, now)
 		in.terminatedAt = now
 		s.stats.add(&s.stats.terminated, 1)
 	}
-	t.log(lgTerminated)
 	s.complete(t, now)
 }
 
