@@ -62,21 +62,9 @@ func seed(t *testing.T) uint64 {
 
 func newRand(seed, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, stream)) }
 
-// talisBehindProxy starts an emulator and a recording proxy in front of it.
+// talisBehindProxy starts an emulator (restarts take 2 s) behind a recording proxy.
 func talisBehindProxy(t *testing.T, seed uint64, d emulator.Delays) (*emulator.Server, *harness.Proxy) {
-	t.Helper()
-	emu := emulator.New(emulator.Config{Seed: seed, Delays: d, RestartDowntime: 2 * time.Second})
-	url, err := emu.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	proxy, err := harness.NewProxy(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
-	return emu, proxy
+	return harness.TalisBehindProxy(t, emulator.Config{Seed: seed, Delays: d, RestartDowntime: 2 * time.Second})
 }
 
 func startManager(t *testing.T, args []string) *harness.Manager {

@@ -14,9 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/talis-operator/talis-operator/pkg/talis"
+	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 // Record is one request that went through the Proxy.
@@ -238,4 +240,22 @@ func DumpCreates(path string, recs []Record) error {
 		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// TalisBehindProxy starts an emulator with cfg and a recording proxy in front of it, both closed
+// when the test ends.
+func TalisBehindProxy(t testing.TB, cfg emulator.Config) (*emulator.Server, *Proxy) {
+	t.Helper()
+	emu := emulator.New(cfg)
+	url, err := emu.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	proxy, err := NewProxy(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = proxy.Close() })
+	return emu, proxy
 }

@@ -23,18 +23,8 @@ import (
 // scale-down and the first one, restarted, takes over at once. Talis's ledger then shows no
 // instance created twice and none leaked, and the two processes never acted at the same time.
 func TestLeaderElection(t *testing.T) {
-	emu := emulator.New(emulator.Config{Seed: 11, Delays: emulator.Delays{Pickup: 100 * time.Millisecond,
+	emu, proxy := harness.TalisBehindProxy(t, emulator.Config{Seed: 11, Delays: emulator.Delays{Pickup: 100 * time.Millisecond,
 		Create: 400 * time.Millisecond, Ready: 200 * time.Millisecond, Terminate: 200 * time.Millisecond}})
-	url, err := emu.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = emu.Close() })
-	proxy, err := harness.NewProxy(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proxy.Close() })
 	keyA, keyB := secretKey("a"), secretKey("b")
 	emu.SetAPIKeys(keyA, keyB)
 	ns, err := cp.NewNamespace(ctx, "leader")
