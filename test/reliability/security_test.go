@@ -49,13 +49,16 @@ func TestRBACIsLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		"/namespaces":                                 {"get"}, // kube-system only, for the default --cluster-id
-		"events.k8s.io/events":                        {"create", "patch"},
-		"infra.talis.io/talisprojects":                {"get", "list", "patch", "update", "watch"},
-		"infra.talis.io/talisinstancesets":            {"get", "list", "patch", "update", "watch"},
-		"infra.talis.io/talisprojects/status":         {"get", "patch", "update"},
-		"infra.talis.io/talisinstancesets/status":     {"get", "patch", "update"},
-		"infra.talis.io/talisprojects/finalizers":     {"update"},
+		"/namespaces":                             {"get"}, // kube-system only, for the default --cluster-id
+		"events.k8s.io/events":                    {"create", "patch"},
+		"infra.talis.io/talisprojects":            {"get", "list", "patch", "update", "watch"},
+		"infra.talis.io/talisinstancesets":        {"get", "list", "patch", "update", "watch"},
+		"infra.talis.io/talisprojects/status":     {"get", "patch", "update"},
+		"infra.talis.io/talisinstancesets/status": {"get", "patch", "update"},
+		"infra.talis.io/talisprojects/finalizers": {"update"},
+		// Fleet outputs: the set's own ConfigMap is created and kept up to date, never deleted
+		// (garbage collection does that through its owner reference).
+		"/configmaps": {"create", "get", "list", "patch", "update", "watch"},
 		"infra.talis.io/talisinstancesets/finalizers": {"update"},
 	}
 	got := map[string][]string{}
