@@ -5,15 +5,14 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// hpaObjects is a set of 1 and an autoscaling/v2 HPA with minReplicas 3 targeting it. The node runs
-// no metrics adapter, so the metric cannot be read; the HPA controller enforces minReplicas anyway
-// ("Current number of replicas below Spec.MinReplicas" comes before any metric in
-// pkg/controller/podautoscaler), through the set's scale subresource.
+// hpaObjects is a set of 1 the HPA step scales.
 const hpaObjects = `apiVersion: infra.talis.io/v1alpha1
 kind: TalisProject
 metadata: {name: autoscaled, namespace: talis-e2e}
@@ -53,18 +52,28 @@ type hpaStatus struct {
 	} `json:"status"`
 }
 
-// hpa lets kube-controller-manager's HPA controller scale a set through its scale subresource: the
-// controller raises spec.replicas from 1 to minReplicas 3, the operator converges, and Talis holds
-// exactly 3 instances. The HPA's conditions show it could read and update the scale (AbleToScale) and
-// that the scale's selector was accepted: what fails is only the metric, which no adapter serves.
+// hpa lets kube-controller-manager's HPA controller scale a set through its scale subresource, on
+// an External metric served by the e2e's adapter (hack/e2e/extmetrics behind an APIService). With the
+// metric at 0 the controller first raises spec.replicas from 1 to minReplicas 3 ("Current number of
+// replicas below Spec.MinReplicas", decided before any metric in pkg/controller/podautoscaler), then
+// reads the scale's selector and the metric (ScalingActive); at 50 with a target average of 10 it
+// scales to 5. Each time the operator converges and Talis holds exactly that many instances.
 func (e env) hpa(t *testing.T, talisURL string) {
+	adapter := filepath.Join(e.root, "test/e2e/testdata/external-metrics.yaml")
+	e.k(t, "apply", "-f", adapter)
+	e.k(t, "-n", "talis-e2e", "rollout", "status", "deploy/external-metrics", "--timeout=3m")
+	e.k(t, "wait", "apiservice/v1beta1.external.metrics.k8s.io", "--for=condition=Available", "--timeout=2m")
+	metricURL := "https://" + e.k(t, "-n", "talis-e2e", "get", "svc", "external-metrics", "-o", "jsonpath={.spec.clusterIP}") + "/value"
+	got := e.k(t, "get", "--raw", "/apis/external.metrics.k8s.io/v1beta1/namespaces/talis-e2e/talis_e2e_queue_depth")
+	if !contains(got, `"value":"0"`) {
+		t.Fatalf("the external metric through the aggregator: %s", got)
+	}
+
 	e.kIn(t, hpaObjects, "apply", "-f", "-")
 	e.waitSetReady(t, "talis-e2e", "autoscaled", 1)
-
 	var scale struct {
 		Spec   struct{ Replicas int32 } `json:"spec"`
 		Status struct {
-			Replicas int32  `json:"replicas"`
 			Selector string `json:"selector"`
 		} `json:"status"`
 	}
@@ -77,47 +86,67 @@ func (e env) hpa(t *testing.T, talisURL string) {
 	}
 
 	e.kIn(t, hpaObject, "apply", "-f", "-")
-	eventually(t, 2*time.Minute, "the HPA controller raising spec.replicas to minReplicas", func() error {
+	e.waitHPAScaled(t, talisURL, 3)
+	e.waitHPAConditions(t, "ScalingActive", "True/ValidMetricFound")
+	if ev := e.k(t, "-n", "talis-e2e", "events", "--for", "hpa/autoscaled"); !contains(ev, "below Spec.MinReplicas") {
+		t.Errorf("no rescale event for minReplicas:\n%s", ev)
+	}
+
+	if code, body, err := put(metricURL, "50"); err != nil || code != http.StatusOK {
+		t.Fatalf("setting the metric: %d %v %s", code, err, body)
+	}
+	e.waitHPAScaled(t, talisURL, 5)
+	ev := e.k(t, "-n", "talis-e2e", "events", "--for", "hpa/autoscaled")
+	t.Logf("HPA events:\n%s", ev)
+	if !contains(ev, "talis_e2e_queue_depth") || !contains(ev, "above target") {
+		t.Errorf("no rescale event for the external metric:\n%s", ev)
+	}
+	for _, bad := range []string{"SelectorRequired", "InvalidSelector", "FailedGetScale", "FailedRescale", "FailedGetExternalMetric"} {
+		if contains(ev, bad) {
+			t.Errorf("HPA event %s:\n%s", bad, ev)
+		}
+	}
+
+	e.k(t, "-n", "talis-e2e", "delete", "hpa", "autoscaled")
+	e.k(t, "delete", "-f", adapter, "--wait", "--timeout=2m")
+}
+
+// waitHPAScaled waits for the HPA controller to set the set's spec.replicas to n, for the set to be
+// Ready with n, and checks that Talis has exactly n instances, and the HPA reads n from the scale.
+func (e env) waitHPAScaled(t *testing.T, talisURL string, n int32) {
+	t.Helper()
+	eventually(t, 2*time.Minute, fmt.Sprintf("the HPA controller setting spec.replicas to %d", n), func() error {
 		var s instanceSet
 		e.getJSON(t, &s, "-n", "talis-e2e", "talisinstanceset", "autoscaled")
-		if s.Spec.Replicas != 3 {
+		if s.Spec.Replicas != n {
 			return fmt.Errorf("spec.replicas %d", s.Spec.Replicas)
 		}
 		return nil
 	})
-	s := e.waitSetReady(t, "talis-e2e", "autoscaled", 3)
-	checkLedger(t, talisURL, s.Status.ProjectName, 3)
-
-	// Once at minReplicas the controller reads the scale's selector, then the metric.
-	var h hpaStatus
-	eventually(t, 2*time.Minute, "the HPA's conditions after a metric computation", func() error {
-		h = hpaStatus{}
+	s := e.waitSetReady(t, "talis-e2e", "autoscaled", n)
+	checkLedger(t, talisURL, s.Status.ProjectName, int(n))
+	eventually(t, time.Minute, fmt.Sprintf("the HPA's status.currentReplicas %d", n), func() error {
+		var h hpaStatus
 		e.getJSON(t, &h, "-n", "talis-e2e", "hpa", "autoscaled")
-		cond := map[string]string{}
-		for _, c := range h.Status.Conditions {
-			cond[c.Type] = c.Status + "/" + c.Reason
-		}
-		if !strings.HasPrefix(cond["AbleToScale"], "True/") {
-			return fmt.Errorf("AbleToScale %q; conditions %+v", cond["AbleToScale"], h.Status.Conditions)
-		}
-		if cond["ScalingActive"] != "False/FailedGetExternalMetric" {
-			return fmt.Errorf("ScalingActive %q, want False/FailedGetExternalMetric (selector read, metric not served); conditions %+v",
-				cond["ScalingActive"], h.Status.Conditions)
+		if h.Status.CurrentReplicas != n {
+			return fmt.Errorf("currentReplicas %d", h.Status.CurrentReplicas)
 		}
 		return nil
 	})
-	events := e.k(t, "-n", "talis-e2e", "events", "--for", "hpa/autoscaled")
-	t.Logf("HPA events:\n%s", events)
-	for _, bad := range []string{"SelectorRequired", "InvalidSelector", "FailedGetScale", "FailedRescale", "selector is required"} {
-		if contains(events, bad) {
-			t.Errorf("HPA event %s:\n%s", bad, events)
+	e.waitHPAConditions(t, "AbleToScale", "True/")
+}
+
+// waitHPAConditions waits until the HPA's condition typ has status/reason starting with want.
+func (e env) waitHPAConditions(t *testing.T, typ, want string) {
+	t.Helper()
+	eventually(t, 2*time.Minute, fmt.Sprintf("HPA condition %s %s", typ, want), func() error {
+		var h hpaStatus
+		e.getJSON(t, &h, "-n", "talis-e2e", "hpa", "autoscaled")
+		for _, c := range h.Status.Conditions {
+			if c.Type == typ && strings.HasPrefix(c.Status+"/"+c.Reason, want) {
+				return nil
+			}
 		}
-	}
-	if !contains(events, "SuccessfulRescale") || !contains(events, "below Spec.MinReplicas") {
-		t.Errorf("no SuccessfulRescale event for minReplicas:\n%s", events)
-	}
-	if h.Status.CurrentReplicas != 3 {
-		t.Errorf("HPA status.currentReplicas %d, want 3 (read from the scale subresource)", h.Status.CurrentReplicas)
-	}
-	e.k(t, "-n", "talis-e2e", "delete", "hpa", "autoscaled")
+		return fmt.Errorf("conditions %+v", h.Status.Conditions)
+	})
 }
