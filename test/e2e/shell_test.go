@@ -20,7 +20,7 @@ const watchFor = 15 * time.Second
 // shell runs one command line the way a user types it: through bash, from the repository's root,
 // with the node's kubectl and the pinned helm first on PATH and KUBECONFIG set to the node's.
 // prelude (e.g. an `export` line printed before it) runs first in the same shell. A command that
-// watches (`-w`) runs for watchFor and is then stopped: its output so far is returned.
+// watches (`-w`) runs for watchFor and is then stopped. What it printed on stdout is returned.
 func (e env) shell(t *testing.T, prelude, line string) string {
 	t.Helper()
 	bin := t.TempDir()
@@ -42,15 +42,15 @@ func (e env) shell(t *testing.T, prelude, line string) string {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	t.Logf("$ %s\n%s", line, out.String())
+	t.Logf("$ %s\n%s%s", line, out.String(), errOut.String())
 	switch {
 	case watches && ctx.Err() != nil:
 		// Stopped while watching, as a user would with Ctrl-C.
 	case err != nil:
-		t.Fatalf("%s: %v\n%s", line, err, out.String())
+		t.Fatalf("%s: %v\n%s%s", line, err, out.String(), errOut.String())
 	}
 	return out.String()
 }
