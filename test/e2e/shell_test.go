@@ -78,11 +78,15 @@ func (e env) readme(t *testing.T, name string) []string {
 	return commands(b)
 }
 
-// watched checks the first output of a `kubectl get ... -w`: the table's header and the rows named.
+// watched checks the first output of a `kubectl get ... -w`: the table's header (after whatever a
+// command before it in the line printed) and a row for each name.
 func watched(t *testing.T, out string, header string, rows ...string) {
 	t.Helper()
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) == 0 || !strings.HasPrefix(strings.Join(strings.Fields(lines[0]), " "), header) {
+	lines := strings.Split(out, "\n")
+	for len(lines) > 0 && !strings.HasPrefix(strings.Join(strings.Fields(lines[0]), " "), header) {
+		lines = lines[1:]
+	}
+	if len(lines) == 0 {
 		t.Fatalf("watch printed no header %q:\n%s", header, out)
 	}
 	for _, r := range rows {
