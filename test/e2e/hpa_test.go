@@ -24,7 +24,8 @@ metadata: {name: autoscaled, namespace: talis-e2e}
 spec:
   projectRef: {name: autoscaled}
   replicas: 1
-  template: {provider: do, region: nyc1, size: s-1vcpu-1gb, image: ubuntu-22-04-x64}
+  template:
+    {provider: do, region: nyc1, size: s-1vcpu-1gb, image: ubuntu-22-04-x64, volumes: [{name: data, sizeGB: 10}]}
 `
 
 const hpaObject = `apiVersion: autoscaling/v2
