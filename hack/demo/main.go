@@ -67,7 +67,10 @@ func run(keep bool, managerBin string) error {
 		return err
 	}
 	if keep {
-		fmt.Printf("\nStill running. Try:\n  export KUBECONFIG=%s\n  kubectl apply -k config/samples/ && kubectl get talisinstancesets -o wide -w\n  curl %s/emulator/ledger\nPress Ctrl-C to stop.\n", kubeconfig, talisURL)
+		fmt.Println()
+		if err := printTry(os.Stdout, tryValues{Kubeconfig: kubeconfig, TalisURL: talisURL}); err != nil {
+			return err
+		}
 		<-ctx.Done()
 	}
 	return nil

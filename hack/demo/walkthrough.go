@@ -27,10 +27,18 @@ type walkthrough struct {
 	scheme *runtime.Scheme
 }
 
-var setKey = client.ObjectKey{Namespace: "default", Name: "web"}
+// demoNamespace holds the walk-through's objects. Talis keeps a deleted project's name reserved
+// forever, so the walk-through stays out of the namespace `kubectl apply -k config/samples/` uses:
+// the command the kept demo prints then makes a project whose name was never used.
+const demoNamespace = "talis-demo"
+
+var setKey = client.ObjectKey{Namespace: demoNamespace, Name: "web"}
 
 func (w *walkthrough) run(ctx context.Context) error {
-	step("kubectl apply -k config/samples/  (a TalisProject and a TalisInstanceSet of 3)")
+	step("kubectl create namespace " + demoNamespace + " && kubectl apply -n " + demoNamespace + " -k config/samples/  (a TalisProject and a TalisInstanceSet of 3)")
+	if err := w.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: demoNamespace}}); err != nil {
+		return err
+	}
 	for _, f := range []string{"config/samples/infra_v1alpha1_talisproject.yaml", "config/samples/infra_v1alpha1_talisinstanceset.yaml"} {
 		if err := w.apply(ctx, f); err != nil {
 			return err
@@ -40,12 +48,12 @@ func (w *walkthrough) run(ctx context.Context) error {
 		return err
 	}
 
-	step(`kubectl get configmap web-hosts -o jsonpath='{.data.inventory\.yaml}'  (the set's spec.outputs)`)
+	step(`kubectl -n ` + demoNamespace + ` get configmap web-hosts -o jsonpath='{.data.inventory\.yaml}'  (the set's spec.outputs)`)
 	if err := w.showOutputs(ctx, 3); err != nil {
 		return err
 	}
 
-	step("kubectl scale talisinstanceset web --replicas=5")
+	step("kubectl -n " + demoNamespace + " scale talisinstanceset web --replicas=5")
 	if err := w.mutate(ctx, func(s *infrav1.TalisInstanceSet) { s.Spec.Replicas = ptr.To[int32](5) }); err != nil {
 		return err
 	}
@@ -61,7 +69,7 @@ func (w *walkthrough) run(ctx context.Context) error {
 		return err
 	}
 
-	step("kubectl delete talisinstanceset web && kubectl delete talisproject demo")
+	step("kubectl -n " + demoNamespace + " delete talisinstanceset web && kubectl -n " + demoNamespace + " delete talisproject demo")
 	var s infrav1.TalisInstanceSet
 	if err := w.c.Get(ctx, setKey, &s); err != nil {
 		return err
@@ -69,7 +77,7 @@ func (w *walkthrough) run(ctx context.Context) error {
 	if err := w.c.Delete(ctx, &s); err != nil {
 		return err
 	}
-	p := &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo"}}
+	p := &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: demoNamespace, Name: "demo"}}
 	if err := w.c.Delete(ctx, p); err != nil {
 		return err
 	}
@@ -114,7 +122,9 @@ func (w *walkthrough) apply(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return w.c.Create(ctx, obj.(client.Object))
+	o := obj.(client.Object)
+	o.SetNamespace(demoNamespace)
+	return w.c.Create(ctx, o)
 }
 
 func (w *walkthrough) mutate(ctx context.Context, f func(*infrav1.TalisInstanceSet)) error {
@@ -208,7 +218,7 @@ func (w *walkthrough) printTable(ctx context.Context) error {
 		return err
 	}
 	var table metav1.Table
-	raw, err := rc.Get().Namespace("default").Resource("talisinstancesets").
+	raw, err := rc.Get().Namespace(demoNamespace).Resource("talisinstancesets").
 		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
 	if err != nil {
 		return err
@@ -216,7 +226,7 @@ func (w *walkthrough) printTable(ctx context.Context) error {
 	if err := jsonUnmarshal(raw, &table); err != nil {
 		return err
 	}
-	fmt.Println("  $ kubectl get talisinstancesets -o wide")
+	fmt.Println("  $ kubectl -n " + demoNamespace + " get talisinstancesets -o wide")
 	fmt.Print(formatTable(&table))
 	return nil
 }

@@ -2,7 +2,8 @@
 # the names, ports and ranges below are fixed, and chosen away from Kubernetes' defaults.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
-E2E_DIR="${E2E_DIR:-$root/bin/e2e/run}"      # all node state; removed by node-down.sh
+# Resolved: mounts are listed by their real path, and bin/ may be a symlink.
+E2E_DIR="${E2E_DIR:-$(realpath -m "$root/bin/e2e/run")}"   # all node state; removed by node-down.sh
 NODE_NAME=talis-e2e
 NODE_IP=10.213.255.1                          # added to lo: reachable from pods, no dummy device needed
 POD_CIDR=10.213.0.0/24

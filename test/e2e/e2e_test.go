@@ -15,16 +15,17 @@ import (
 
 const (
 	image       = "localhost/talis-operator:e2e"
-	helmNS      = "talis-system"
-	release     = "talis-operator" // the chart's fullname is then "talis-operator"
+	helmNS      = "talis-operator-system" // the README's quickstart
+	release     = "talis-operator"        // the chart's fullname is then "talis-operator"
 	manager     = "talis-operator-controller-manager"
 	leaseName   = "talis-operator.infra.talis.io"
 	kustomizeNS = "talis-operator-system"
 )
 
-// TestE2E walks the operator's install paths in order on one node: the emulator, the Helm chart
-// (probes, security context, samples, scale, metrics, leader failover, uninstall), then kustomize's
-// config/default. Each step needs the one before, so the first failure stops the walk.
+// TestE2E walks the operator's install paths in order on one node: the emulator, the README's Helm
+// quickstart as printed (probes, security context, samples, the demo's and the README's commands,
+// scale, metrics, an HPA, leader failover, the README's uninstall), then kustomize's config/default.
+// Each step needs the one before, so the first failure stops the walk.
 func TestE2E(t *testing.T) {
 	e := loadEnv(t)
 	talisURL := e.emulator(t)
@@ -32,13 +33,17 @@ func TestE2E(t *testing.T) {
 		name string
 		f    func(*testing.T)
 	}{
-		{"HelmInstall", func(t *testing.T) { e.helmInstall(t, talisURL) }},
+		{"ReadmeHelmQuickstart", func(t *testing.T) { e.readmeQuickstart(t, talisURL) }},
+		{"HelmUpgradeTwoReplicas", func(t *testing.T) { e.helmTwoReplicas(t) }},
 		{"PodsReadyReadOnlyNonRoot", func(t *testing.T) { e.checkPods(t, helmNS) }},
-		{"SamplesReadyWithIPs", func(t *testing.T) { e.samples(t) }},
-		{"KubectlScale", func(t *testing.T) { e.scale(t, talisURL) }},
-		{"MetricsThroughService", func(t *testing.T) { e.metrics(t, helmNS, release+"-metrics-service", release+"-metrics-reader") }},
+		{"DemoPrintedCommands", func(t *testing.T) { e.demoCommands(t, talisURL) }},
+		{"ReadmeDayToDay", func(t *testing.T) { e.readmeDayToDay(t, talisURL) }},
+		{"MetricsThroughService", func(t *testing.T) {
+			e.metrics(t, "helm", helmNS, release+"-metrics-service", release+"-metrics-reader")
+		}},
+		{"HPAScalesSet", func(t *testing.T) { e.hpa(t, talisURL) }},
 		{"LeaderDeletedMidScale", func(t *testing.T) { e.leaderFailover(t, talisURL) }},
-		{"HelmUninstallAfterObjects", func(t *testing.T) { e.helmUninstall(t, talisURL) }},
+		{"ReadmeHelmUninstall", func(t *testing.T) { e.helmUninstall(t, talisURL) }},
 		{"KustomizeDefault", func(t *testing.T) { e.kustomizeDefault(t, talisURL) }},
 	}
 	for _, s := range steps {
@@ -64,11 +69,29 @@ func (e env) emulator(t *testing.T) string {
 	return url
 }
 
-func (e env) helmInstall(t *testing.T, talisURL string) {
+// readmeQuickstart runs the README's Helm quickstart as printed, with its placeholders filled in:
+// the emulator's URL, any API key (the emulator takes every key) and the e2e's image.
+func (e env) readmeQuickstart(t *testing.T, talisURL string) {
 	repo, tag, _ := strings.Cut(image, ":")
-	e.h(t, "install", release, filepath.Join(e.root, "charts/talis-operator"), "-n", helmNS, "--create-namespace",
-		"--set", "image.repository="+repo, "--set", "image.tag="+tag, "--set", "image.pullPolicy=Never",
-		"--set", "replicaCount=2", "--set", "talis.url="+talisURL, "--wait", "--timeout", "4m")
+	block, err := readmeBlock(e.root, "helm-quickstart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block = fill(t, block, map[string]string{"<key>": "e2e-key", "https://talis.example.com/talis": talisURL,
+		"<registry>/talis-operator": repo, "<tag>": tag})
+	var out string
+	for _, c := range commands(block) {
+		out = e.shell(t, "", c)
+	}
+	watched(t, out, "NAME PROJECT DESIRED READY", "web")
+	s := e.waitSetReady(t, "default", "web", 3)
+	checkLedger(t, talisURL, s.Status.ProjectName, 3)
+}
+
+// helmTwoReplicas adds a standby manager for the leader failover step.
+func (e env) helmTwoReplicas(t *testing.T) {
+	e.h(t, "upgrade", release, filepath.Join(e.root, "charts/talis-operator"), "-n", helmNS, "--reuse-values",
+		"--set", "replicaCount=2", "--wait", "--timeout", "4m")
 }
 
 // checkPods waits for the manager's pods to pass their readiness probes, then checks each process.
@@ -89,25 +112,93 @@ func (e env) checkPods(t *testing.T, ns string) {
 	}
 }
 
-// samples applies config/samples as a user would and waits for the set to be Ready with 3 IPs.
-func (e env) samples(t *testing.T) {
-	e.k(t, "apply", "-k", filepath.Join(e.root, "config/samples"))
+// demoCommands runs what `make demo KEEP=1` prints, as printed, against the node: the kubeconfig
+// and Talis URL it fills in are the node's and the emulator's.
+func (e env) demoCommands(t *testing.T, talisURL string) {
+	raw, err := os.ReadFile(filepath.Join(e.root, "hack/demo/try.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := fill(t, string(raw), map[string]string{"{{.Kubeconfig}}": e.kubeconfig, "{{.TalisURL}}": talisURL})
+	prelude, ran := "", 0
+	for _, l := range strings.Split(text, "\n") {
+		c, ok := strings.CutPrefix(l, "  ")
+		switch {
+		case !ok:
+		case strings.HasPrefix(c, "export "):
+			prelude += c + "\n"
+		default:
+			out := e.shell(t, prelude, c)
+			ran++
+			switch {
+			case strings.Contains(c, "get talisinstancesets -o wide -w"):
+				watched(t, out, "NAME PROJECT DESIRED READY", "web")
+			case strings.Contains(c, "/emulator/ledger"):
+				if !strings.HasPrefix(out, "[") {
+					t.Errorf("the ledger is not a JSON list: %.200s", out)
+				}
+			}
+		}
+	}
+	if ran < 2 {
+		t.Fatalf("hack/demo/try.txt printed %d commands:\n%s", ran, text)
+	}
 	e.waitSetReady(t, "default", "web", 3)
 }
 
-func (e env) scale(t *testing.T, talisURL string) {
-	e.k(t, "-n", "default", "scale", "talisinstanceset/web", "--replicas=5")
+// readmeDayToDay runs the README's day-to-day block: scale to 5, wait, events, list.
+func (e env) readmeDayToDay(t *testing.T, talisURL string) {
+	var events, list string
+	for _, c := range e.readme(t, "day-to-day") {
+		out := e.shell(t, "", c)
+		switch {
+		case strings.HasPrefix(c, "kubectl events "):
+			events = out
+		case strings.HasPrefix(c, "kubectl get talis "):
+			list = out
+		}
+	}
 	s := e.waitSetReady(t, "default", "web", 5)
 	checkLedger(t, talisURL, s.Status.ProjectName, 5)
+	if !contains(events, "Created") || !contains(strings.ToLower(events), "talisinstanceset/web") {
+		t.Errorf("kubectl events --for talisinstanceset/web shows no Created event of the set:\n%s", events)
+	}
+	if !contains(list, "talisproject.infra.talis.io/demo") || !contains(list, "talisinstanceset.infra.talis.io/web") {
+		t.Errorf("kubectl get talis does not list both kinds:\n%s", list)
+	}
+	e.readmeFleetOutputs(t, s)
 }
 
-// metrics scrapes the manager through its metrics Service with ServiceAccount tokens.
-func (e env) metrics(t *testing.T, ns, svc, readerRole string) {
-	e.k(t, "-n", "talis-e2e", "create", "serviceaccount", "scraper-"+ns)
-	e.k(t, "-n", "talis-e2e", "create", "serviceaccount", "nobody-"+ns)
-	e.k(t, "create", "clusterrolebinding", "e2e-scraper-"+ns, "--clusterrole", readerRole, "--serviceaccount", "talis-e2e:scraper-"+ns)
-	reader := e.k(t, "-n", "talis-e2e", "create", "token", "scraper-"+ns)
-	nobody := e.k(t, "-n", "talis-e2e", "create", "token", "nobody-"+ns)
+// readmeFleetOutputs runs the README's fleet-outputs block: the sample set's inventory, written to
+// inventory.yaml in the working directory (the repository root here, so it is removed after).
+func (e env) readmeFleetOutputs(t *testing.T, s instanceSet) {
+	inventory := filepath.Join(e.root, "inventory.yaml")
+	defer os.Remove(inventory)
+	eventually(t, time.Minute, "the outputs ConfigMap lists every ready instance", func() error {
+		for _, c := range e.readme(t, "fleet-outputs") {
+			e.shell(t, "", c)
+		}
+		b, err := os.ReadFile(inventory)
+		if err != nil {
+			return err
+		}
+		for _, ip := range s.Status.PublicIPs {
+			if !contains(string(b), ip) {
+				return fmt.Errorf("inventory.yaml lacks %s:\n%s", ip, b)
+			}
+		}
+		return nil
+	})
+}
+
+// metrics scrapes the manager through its metrics Service with ServiceAccount tokens; install names
+// the install path, so each gets its own accounts.
+func (e env) metrics(t *testing.T, install, ns, svc, readerRole string) {
+	e.k(t, "-n", "talis-e2e", "create", "serviceaccount", "scraper-"+install)
+	e.k(t, "-n", "talis-e2e", "create", "serviceaccount", "nobody-"+install)
+	e.k(t, "create", "clusterrolebinding", "e2e-scraper-"+install, "--clusterrole", readerRole, "--serviceaccount", "talis-e2e:scraper-"+install)
+	reader := e.k(t, "-n", "talis-e2e", "create", "token", "scraper-"+install)
+	nobody := e.k(t, "-n", "talis-e2e", "create", "token", "nobody-"+install)
 	ip := e.k(t, "-n", ns, "get", "svc", svc, "-o", "jsonpath={.spec.clusterIP}")
 	checkMetrics(t, "https://"+ip+":8443/metrics", reader, nobody)
 }
@@ -153,19 +244,29 @@ func (e env) leaderPod(t *testing.T) string {
 	return p
 }
 
-// helmUninstall follows the documented order: delete the Talis objects while the manager still runs
-// (its finalizers terminate the instances), then uninstall the chart. The CRDs stay (Helm never
-// deletes crds/), so no other release's objects go with it.
+// helmUninstall runs the README's uninstall block as printed: the Talis objects are deleted while
+// the manager still runs (its finalizers terminate the instances), then the chart, then the CRDs
+// (which Helm alone never deletes: checked before the last command).
 func (e env) helmUninstall(t *testing.T, talisURL string) {
 	var s instanceSet
 	e.getJSON(t, &s, "-n", "default", "talisinstanceset", "web")
-	e.k(t, "delete", "-k", filepath.Join(e.root, "config/samples"), "--wait", "--timeout=3m")
-	for _, l := range ledger(t, talisURL, s.Status.ProjectName) {
-		if l.Status != "terminated" {
-			t.Errorf("instance %d (%s) is %s after its set was deleted", l.ID, l.Name, l.Status)
+	cmds := e.readme(t, "helm-uninstall")
+	for i, c := range cmds {
+		if i == len(cmds)-1 {
+			if !strings.HasPrefix(c, "kubectl delete crd ") {
+				t.Fatalf("the README's uninstall block no longer ends by deleting the CRDs: %q", c)
+			}
+			e.k(t, "get", "crd", "talisinstancesets.infra.talis.io", "talisprojects.infra.talis.io")
+		}
+		e.shell(t, "", c)
+		if strings.HasPrefix(c, "kubectl delete talisinstancesets,talisprojects ") {
+			for _, l := range ledger(t, talisURL, s.Status.ProjectName) {
+				if l.Status != "terminated" {
+					t.Errorf("instance %d (%s) is %s after its set was deleted", l.ID, l.Name, l.Status)
+				}
+			}
 		}
 	}
-	e.h(t, "uninstall", release, "-n", helmNS, "--wait", "--timeout", "3m")
 	eventually(t, 2*time.Minute, "the manager's pods gone", func() error {
 		out, err := e.kTry("-n", helmNS, "get", "pods", "-o", "name")
 		if err == nil && out != "" {
@@ -173,7 +274,9 @@ func (e env) helmUninstall(t *testing.T, talisURL string) {
 		}
 		return err
 	})
-	e.k(t, "get", "crd", "talisinstancesets.infra.talis.io", "talisprojects.infra.talis.io")
+	if out, err := e.kTry("get", "crd", "talisinstancesets.infra.talis.io"); err == nil {
+		t.Errorf("the README's uninstall left the CRD: %s", out)
+	}
 	e.k(t, "delete", "namespace", helmNS, "--wait", "--timeout=2m")
 }
 
@@ -223,7 +326,7 @@ spec:
 	e.kIn(t, objects, "apply", "-f", "-")
 	s := e.waitSetReady(t, "talis-e2e", "kustomized", 2)
 	checkLedger(t, talisURL, s.Status.ProjectName, 2)
-	e.metrics(t, kustomizeNS, "talis-operator-controller-manager-metrics-service", "talis-operator-metrics-reader")
+	e.metrics(t, "kustomize", kustomizeNS, "talis-operator-controller-manager-metrics-service", "talis-operator-metrics-reader")
 
 	e.kIn(t, objects, "delete", "-f", "-", "--wait", "--timeout=3m")
 	e.kIn(t, manifests, "delete", "--ignore-not-found", "--wait", "--timeout=3m", "-f", "-")

@@ -62,6 +62,12 @@ func TestKustomizeOptionalComponents(t *testing.T) {
 func TestSamples(t *testing.T) {
 	g := NewWithT(t)
 	objs := kustomizeBuild(t, "config/samples")
+	// No namespace of their own: `kubectl apply -k` puts them in the current one, and the demo
+	// applies them with -n into its own (a deleted Talis project's name is reserved forever).
+	for _, o := range objs {
+		g.Expect(o.GetNamespace()).To(BeEmpty(), "sample %s/%s sets metadata.namespace", o.GetKind(), o.GetName())
+		o.SetNamespace("default")
+	}
 	dryRun(t, objs)
 
 	projects, sets := objs.ofKind("TalisProject"), objs.ofKind("TalisInstanceSet")
