@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -54,7 +55,7 @@ func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t Timin
 	case recovered(st, cf):
 		cf = nil
 	}
-	slices.SortFunc(failed, func(a, b failedInstance) int { return int(a.attempt - b.attempt) })
+	slices.SortFunc(failed, func(a, b failedInstance) int { return cmp.Compare(a.attempt, b.attempt) })
 	for _, f := range failed {
 		if f.templateHash != st.TemplateHash || cf != nil && f.attempt <= cf.LastAttempt {
 			continue

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -42,18 +43,8 @@ func liveByID(instances []infrav1.TalisInstance) []infrav1.TalisInstance {
 			live = append(live, in)
 		}
 	}
-	slices.SortStableFunc(live, func(a, b infrav1.TalisInstance) int { return cmpInt64(a.ID, b.ID) })
+	slices.SortStableFunc(live, func(a, b infrav1.TalisInstance) int { return cmp.Compare(a.ID, b.ID) })
 	return slices.CompactFunc(live, func(a, b infrav1.TalisInstance) bool { return a.ID == b.ID })
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // publishableIP returns the address in canonical form, or "" when it is not one a tool should
