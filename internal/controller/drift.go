@@ -8,13 +8,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 // driftWatch looks at each endpoint's shared instance list on its own clock and wakes only the
-// steady sets whose instances changed there (terminated, another state, another IP). An
+// steady sets whose instances changed there (terminated, another state, another IP, or one
+// tagged for the set that its status does not know: a late create's arrival). An
 // outside change is so seen within Timing.DriftPoll at one list call per endpoint, however many
 // sets there are, while steady sets themselves reconcile only every Timing.Resync.
 type driftWatch struct {
@@ -26,6 +28,7 @@ type driftWatch struct {
 type watchedSet struct {
 	endpoint  string
 	project   uint
+	identity  string
 	seenAt    time.Time // start of the snapshot the set last acted on
 	instances map[int64]instanceView
 }
@@ -43,7 +46,8 @@ type driftWaiter struct{ endpoint string }
 
 // watch records what a steady set expects of Talis.
 func (d *driftWatch) watch(key client.ObjectKey, conn *talisconn.Connection, projectID int64, st *infrav1.TalisInstanceSetStatus, seenAt time.Time) {
-	ws := watchedSet{endpoint: conn.Key, project: uint(projectID), seenAt: seenAt, instances: map[int64]instanceView{}}
+	ws := watchedSet{endpoint: conn.Key, project: uint(projectID), identity: st.Identity, seenAt: seenAt,
+		instances: map[int64]instanceView{}}
 	for _, in := range st.Instances {
 		if in.TerminatedAt == nil && in.State != string(talis.InstanceStatusTerminated) {
 			ws.instances[in.ID] = instanceView{state: in.State, ip: in.PublicIP}
@@ -139,24 +143,18 @@ func (d *driftWatch) compare(endpoint string, snap *observer.Snapshot, wake func
 	var changed []client.ObjectKey
 	if ep := d.endpoints[endpoint]; ep != nil && snap.StartedAt.After(ep.compared) {
 		ep.compared = snap.StartedAt
-		byProject := map[uint]map[int64]instanceView{}
+		byProject := map[uint]projectView{}
 		for key, ws := range d.sets {
 			if ws.endpoint != endpoint || !snap.StartedAt.After(ws.seenAt) {
 				continue
 			}
-			live := byProject[ws.project]
-			if live == nil {
-				live = map[int64]instanceView{}
-				for _, in := range snap.Project(ws.project) {
-					live[int64(in.ID)] = instanceView{state: string(in.Status), ip: in.PublicIP}
-				}
-				byProject[ws.project] = live
+			pv, ok := byProject[ws.project]
+			if !ok {
+				pv = viewProject(snap.Project(ws.project))
+				byProject[ws.project] = pv
 			}
-			for id, want := range ws.instances {
-				if got, ok := live[id]; !ok || got != want {
-					changed = append(changed, key)
-					break
-				}
+			if pv.contradicts(ws) {
+				changed = append(changed, key)
 			}
 		}
 		for _, key := range changed {
@@ -167,4 +165,37 @@ func (d *driftWatch) compare(endpoint string, snap *observer.Snapshot, wake func
 	for _, key := range changed {
 		wake(key)
 	}
+}
+
+// projectView is one project's live instances in a snapshot, and which set each is tagged for.
+type projectView struct {
+	live   map[int64]instanceView
+	tagged map[string][]int64 // set identity → IDs
+}
+
+func viewProject(live []*talis.Instance) projectView {
+	pv := projectView{live: map[int64]instanceView{}, tagged: map[string][]int64{}}
+	for _, in := range live {
+		pv.live[int64(in.ID)] = instanceView{state: string(in.Status), ip: in.PublicIP}
+		if o, ok := creates.ParseOwnership(in.Tags); ok {
+			pv.tagged[o.Identity] = append(pv.tagged[o.Identity], int64(in.ID))
+		}
+	}
+	return pv
+}
+
+// contradicts is true when an instance the set expects is gone or changed, or when Talis has
+// one tagged for the set that it does not expect (a late create, or one a terminate did not stop).
+func (pv projectView) contradicts(ws watchedSet) bool {
+	for id, want := range ws.instances {
+		if got, ok := pv.live[id]; !ok || got != want {
+			return true
+		}
+	}
+	for _, id := range pv.tagged[ws.identity] {
+		if _, ok := ws.instances[id]; !ok {
+			return true
+		}
+	}
+	return false
 }

@@ -71,6 +71,32 @@ var _ = Describe("TalisInstanceSet drift", func() {
 		Expect(reads.reads.Load()).To(Equal(readsBefore))
 	})
 
+	It("sees a late create's instance (tagged for the set, unknown to its status) within the drift interval and terminates the surplus", func() {
+		timing := testTiming()
+		timing.Resync = 10 * time.Minute
+		timing.DriftPoll = 500 * time.Millisecond
+		mgr = startManager(managerOptions{timing: &timing})
+		create(newProject(ns, "p"))
+		set := newSet(ns, "web", "p", 2)
+		create(set)
+		got := eventuallyReady(set, 2)
+		time.Sleep(4 * timing.DriftPoll) // steady: only the drift poll looks at Talis now
+
+		// A create held by a gateway past the set's ambiguity window reaches Talis only now.
+		late := lateArrival(got)
+		Eventually(func(g Gomega) {
+			_, live := ledger(ns, "web")
+			g.Expect(live).To(HaveLen(2))
+			g.Expect(instanceIDsOf(getSet(set))).To(HaveLen(2))
+		}, 15*time.Second, 50*time.Millisecond).Should(Succeed(), "late instance %d not absorbed", late)
+		_, live := ledger(ns, "web")
+		var ids []int64
+		for _, e := range live {
+			ids = append(ids, int64(e.ID))
+		}
+		Expect(ids).To(ConsistOf(instanceIDsOf(getSet(set))))
+	})
+
 	It("lists once per drift interval in steady state, not every other interval", func() {
 		timing := testTiming()
 		timing.Resync = 10 * time.Minute // no resync in the window: every list is the drift poll's

@@ -9,6 +9,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -57,5 +58,30 @@ func TestDriftTickComparesAListStartedAfterIt(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatalf("the tick did not see the terminate (%d list calls: it compared the reconcile's list)", talisAPI.calls.Load())
+	}
+}
+
+// Only an instance tagged for the set itself makes news: a neighbour's instances in the same
+// project, or untagged ones, must not wake it.
+func TestProjectViewSeesUnknownInstancesTaggedForTheSet(t *testing.T) {
+	ready := string(talis.InstanceStatusReady)
+	ws := watchedSet{identity: "web", instances: map[int64]instanceView{1: {state: ready}}}
+	tagged := func(id uint, identity string) *talis.Instance {
+		return &talis.Instance{ID: id, Status: talis.InstanceStatusReady, Tags: creates.Tags(identity, 1, "h", nil)}
+	}
+	cases := []struct {
+		name string
+		live []*talis.Instance
+		want bool
+	}{
+		{"as expected", []*talis.Instance{tagged(1, "web")}, false},
+		{"a neighbour's and an untagged instance", []*talis.Instance{tagged(1, "web"), tagged(2, "db"), {ID: 3, Status: talis.InstanceStatusReady}}, false},
+		{"a late arrival", []*talis.Instance{tagged(1, "web"), tagged(4, "web")}, true},
+		{"gone", []*talis.Instance{tagged(2, "db")}, true},
+	}
+	for _, c := range cases {
+		if got := viewProject(c.live).contradicts(ws); got != c.want {
+			t.Errorf("%s: contradicts = %t, want %t", c.name, got, c.want)
+		}
 	}
 }

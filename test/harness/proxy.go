@@ -61,6 +61,7 @@ type Proxy struct {
 	mu      sync.Mutex
 	records []Record
 	hold    createHold
+	creates int // create calls the proxy has not finished with
 }
 
 // createHold makes the proxy sit on create calls before passing them on, like a gateway that
@@ -87,6 +88,20 @@ func (p *Proxy) holdFor() time.Duration {
 		return 0
 	}
 	return h.min + time.Duration(h.rng.Int64N(int64(h.max-h.min)+1))
+}
+
+func (p *Proxy) countCreate(delta int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.creates += delta
+}
+
+// CreatesInFlight is the number of create calls held or being forwarded: until it is 0, a
+// create can still reach Talis after the operator has stopped expecting it.
+func (p *Proxy) CreatesInFlight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.creates
 }
 
 // NewProxy starts a proxy to target on a free local port.
@@ -167,6 +182,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	held := time.Duration(0)
 	if len(rec.Create) > 0 {
 		held = p.holdFor()
+		p.countCreate(1)
+		defer p.countCreate(-1)
 	}
 	update := p.add(rec)
 	reqCtx := r.Context()
