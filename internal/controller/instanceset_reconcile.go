@@ -39,6 +39,9 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	if !ok {
 		return res, err
 	}
+	// Reported only now: a write that conflicted makes the next poll find the same news again.
+	r.reportSync(ctx, s, obs.sync)
+	r.reportFailures(s, obs.failed)
 	res, err = r.act(ctx, conn, p, s, obs, d, deferred)
 	if after := untilCreates(res.RequeueAfter, d.failures, time.Now()); after != res.RequeueAfter {
 		res.RequeueAfter, res.Priority = after, nil
@@ -98,9 +101,7 @@ func (r *TalisInstanceSetReconciler) observe(ctx context.Context, conn *taliscon
 	notReady := notReadyIDs(st)
 	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
 		r.Timing.createWindow(), r.Timing.TerminateSettle)
-	r.reportSync(ctx, s, obs.sync)
 	obs.failed = r.readTasks(ctx, conn, st, snap.StartedAt)
-	r.reportFailures(s, obs.failed)
 	recordInstanceMetrics(s, notReady)
 	return obs, ctrl.Result{}, true, nil
 }
