@@ -24,7 +24,8 @@ func TestObjectGauges(t *testing.T) {
 	web := &infrav1.TalisInstanceSet{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "web"},
 		Spec: infrav1.TalisInstanceSetSpec{Replicas: ptr.To[int32](3)}, Status: infrav1.TalisInstanceSetStatus{Conditions: ready}}
 	db := &infrav1.TalisInstanceSet{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "db"}}
-	proj := &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "demo"}, Status: infrav1.TalisProjectStatus{Conditions: ready}}
+	paused := []metav1.Condition{{Type: infrav1.ConditionSynced, Status: metav1.ConditionFalse, Reason: infrav1.ReasonPaused}}
+	proj := &infrav1.TalisProject{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "demo"}, Status: infrav1.TalisProjectStatus{Conditions: paused}}
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(web, db, proj).WithStatusSubresource(web, proj).Build()
 
 	elected := make(chan struct{})
@@ -43,11 +44,19 @@ talis_operator_instanceset_desired_replicas{namespace="a",set="web"} 3
 # TYPE talis_operator_instanceset_ready gauge
 talis_operator_instanceset_ready{namespace="a",set="db"} 0
 talis_operator_instanceset_ready{namespace="a",set="web"} 1
+# HELP talis_operator_instanceset_paused 1 while the TalisInstanceSet is paused (its Synced condition has reason Paused), else 0.
+# TYPE talis_operator_instanceset_paused gauge
+talis_operator_instanceset_paused{namespace="a",set="db"} 0
+talis_operator_instanceset_paused{namespace="a",set="web"} 0
+# HELP talis_operator_project_paused 1 while the TalisProject is paused (its Synced condition has reason Paused), else 0.
+# TYPE talis_operator_project_paused gauge
+talis_operator_project_paused{namespace="a",project="demo"} 1
 # HELP talis_operator_project_synced 1 when the TalisProject's Synced condition is True, else 0.
 # TYPE talis_operator_project_synced gauge
 talis_operator_project_synced{namespace="a",project="demo"} 0
 `
-	names := []string{"talis_operator_instanceset_desired_replicas", "talis_operator_instanceset_ready", "talis_operator_project_synced"}
+	names := []string{"talis_operator_instanceset_desired_replicas", "talis_operator_instanceset_ready", "talis_operator_instanceset_paused",
+		"talis_operator_project_paused", "talis_operator_project_synced"}
 	if err := testutil.CollectAndCompare(objects, strings.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
