@@ -16,7 +16,7 @@ import (
 // ready and 4 terminated (twice): a terminate that lands while the create
 // task runs is overwritten. The default lifecycle must lose about as often.
 func TestDefaultDelaysLoseTerminateRaceLikeUpstream(t *testing.T) {
-	_, base := start(t, Config{Seed: 7})
+	srv, base := start(t, Config{Seed: 7})
 	mkProject(t, base, admin, "p1")
 	const rounds, perRound = 6, 5
 	back := 0
@@ -40,6 +40,11 @@ func TestDefaultDelaysLoseTerminateRaceLikeUpstream(t *testing.T) {
 			default:
 				t.Fatalf("instance %d: %s after both tasks completed", in.ID, got)
 			}
+		}
+	}
+	for _, e := range srv.Ledger() {
+		if (e.Status == "terminated") != (e.TerminatedAt != nil) {
+			t.Errorf("ledger: instance %d is %s with terminated_at %v", e.ID, e.Status, e.TerminatedAt)
 		}
 	}
 	t.Logf("%d of %d came back ready", back, rounds*perRound)

@@ -217,6 +217,9 @@ func (st *store) setStatus(id uint64, s uint8, now int64) {
 	st.scan.update(id, in, st.instances)
 	st.statusCount[in.status]--
 	st.statusCount[s]++
+	if in.status == stTerminated && s != stTerminated {
+		in.terminatedAt = 0 // a running create wrote over the terminate (the race quirk)
+	}
 	in.status = s
 	in.updatedAt = now
 }
