@@ -18,7 +18,7 @@ import (
 )
 
 // readmeBlocksRun are the README's blocks the e2e runs (test/e2e/e2e_test.go), by marker name.
-var readmeBlocksRun = []string{"helm-quickstart", "day-to-day", "fleet-outputs", "helm-uninstall"}
+var readmeBlocksRun = []string{"helm-quickstart", "helm-upgrade", "day-to-day", "fleet-outputs", "helm-uninstall"}
 
 var (
 	runMarker  = regexp.MustCompile(`^<!-- e2e-run: ([a-z0-9-]+) -->$`)

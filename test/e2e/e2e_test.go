@@ -35,6 +35,7 @@ func TestE2E(t *testing.T) {
 	}{
 		{"ReadmeHelmQuickstart", func(t *testing.T) { e.readmeQuickstart(t, talisURL) }},
 		{"HelmUpgradeTwoReplicas", func(t *testing.T) { e.helmTwoReplicas(t) }},
+		{"ReadmeHelmUpgrade", func(t *testing.T) { e.readmeHelmUpgrade(t) }},
 		{"PodsReadyReadOnlyNonRoot", func(t *testing.T) { e.checkPods(t, helmNS) }},
 		{"DemoPrintedCommands", func(t *testing.T) { e.demoCommands(t, talisURL) }},
 		{"ReadmeDayToDay", func(t *testing.T) { e.readmeDayToDay(t, talisURL) }},
@@ -92,6 +93,23 @@ func (e env) readmeQuickstart(t *testing.T, talisURL string) {
 func (e env) helmTwoReplicas(t *testing.T) {
 	e.h(t, "upgrade", release, filepath.Join(e.root, "charts/talis-operator"), "-n", helmNS, "--reuse-values",
 		"--set", "replicaCount=2", "--wait", "--timeout", "4m")
+}
+
+// readmeHelmUpgrade runs the README's upgrade block as printed: the CRDs applied server-side over
+// the ones Helm created, then an upgrade that keeps the values set so far (two replicas).
+func (e env) readmeHelmUpgrade(t *testing.T) {
+	for _, c := range e.readme(t, "helm-upgrade") {
+		e.shell(t, "", c)
+	}
+	for _, crd := range []string{"talisprojects.infra.talis.io", "talisinstancesets.infra.talis.io"} {
+		managers := e.k(t, "get", "crd", crd, "-o", "jsonpath={range .metadata.managedFields[*]}{.manager}/{.operation} {end}")
+		if !strings.Contains(managers, "kubectl/Apply") {
+			t.Errorf("CRD %s: fields managed by %q, want kubectl's server-side apply among them", crd, managers)
+		}
+	}
+	if got := e.k(t, "-n", helmNS, "get", "deploy", manager, "-o", "jsonpath={.spec.replicas}"); got != "2" {
+		t.Errorf("after helm upgrade --reset-then-reuse-values: %s replicas, want the 2 set before", got)
+	}
 }
 
 // checkPods waits for the manager's pods to pass their readiness probes, then checks each process.
