@@ -42,6 +42,7 @@ func (r *TalisInstanceSetReconciler) reconcileInstances(ctx context.Context, s *
 	// Reported only now: a write that conflicted makes the next poll find the same news again.
 	r.reportSync(ctx, s, obs.sync)
 	r.reportFailures(s, obs.failed)
+	r.reportTimeouts(s, d)
 	res, err = r.act(ctx, conn, p, s, obs, d, deferred)
 	if after := untilCreates(res.RequeueAfter, d.failures, time.Now()); after != res.RequeueAfter {
 		res.RequeueAfter, res.Priority = after, nil

@@ -88,6 +88,15 @@ func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {
 		(c.Reason == infrav1.ReasonInstanceTerminated || c.Reason == infrav1.ReasonProvisioningTimeout)
 }
 
+// reportTimeouts names the instances this poll condemned for missing the provisioning timeout:
+// the condition says it only until another reason (a failed create) takes its place.
+func (r *TalisInstanceSetReconciler) reportTimeouts(s *infrav1.TalisInstanceSet, d decision) {
+	if len(d.plan.timedOut) > 0 {
+		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonProvisioningTimeout, "Observe",
+			"Instance(s) %s not ready within %s; terminating and replacing them", describeIDs(d.plan.timedOut), d.spec.provisioning)
+	}
+}
+
 func vanishedIDs(v []infrav1.TalisInstance) []int64 {
 	out := make([]int64, len(v))
 	for i, in := range v {

@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -67,5 +68,22 @@ var _ = Describe("TalisInstanceSet reports", func() {
 		eventuallyReady(set, 1)
 		Expect(writes.left.Load()).To(BeNumerically("<", 0), "the status writes did not conflict")
 		Expect(testutil.ToFloat64(metrics.DriftReplacements) - before).To(BeEquivalentTo(1))
+	})
+
+	It("names the instances that missed the provisioning timeout in a Warning event, which a create failure's condition cannot hide", func() {
+		slow := suiteDelays
+		slow.Create = 4 * time.Second
+		emu.SetDelays(slow)
+		DeferCleanup(func() { emu.SetDelays(suiteDelays) })
+		mgr = startManager(managerOptions{})
+		create(newProject(ns, "p"))
+		set := newSet(ns, "web", "p", 1)
+		set.Spec.ProvisioningTimeout = &metav1.Duration{Duration: time.Second}
+		create(set)
+		Eventually(func() int { all, _ := ledger(ns, "web"); return len(all) }, 20*time.Second).Should(BeNumerically(">=", 1))
+		all, _ := ledger(ns, "web")
+		first := int64(all[0].ID)
+		Eventually(func() []string { return eventsOfType(ns, "web", "Warning") }, 20*time.Second, 100*time.Millisecond).Should(
+			ContainElement(And(HavePrefix(infrav1.ReasonProvisioningTimeout+": "), ContainSubstring(itoa(first)))))
 	})
 })
