@@ -35,8 +35,11 @@ const (
 	ReasonCreateOutcomeUnknown   = "CreateOutcomeUnknown"
 	ReasonDeleting               = "Deleting"
 	ReasonWaitingForInstanceSets = "WaitingForInstanceSets"
-	ReasonOutputsNotOwned        = "OutputsConfigMapNotOwned"
-	ReasonOutputsNotWritten      = "OutputsNotWritten"
+	// ReasonProjectHasLiveInstances stops a deleting project whose Talis project still has live
+	// instances: Talis would leave them running where no call by project can reach them.
+	ReasonProjectHasLiveInstances = "ProjectHasLiveInstances"
+	ReasonOutputsNotOwned         = "OutputsConfigMapNotOwned"
+	ReasonOutputsNotWritten       = "OutputsNotWritten"
 )
 
 // Reasons from Talis's tasks.

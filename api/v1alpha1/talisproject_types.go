@@ -46,6 +46,7 @@ type TalisProjectSpec struct {
 	Connection *TalisConnection `json:"connection,omitempty"`
 
 	// DeletionPolicy says whether deleting this object deletes the project in Talis.
+	// With Delete, the project is kept while it has live instances no set owns (ProjectHasLiveInstances), since Talis would leave them running and unreachable.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`

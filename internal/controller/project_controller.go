@@ -180,6 +180,17 @@ func (r *TalisProjectReconciler) reconcileDelete(ctx context.Context, p *infrav1
 	}
 	if !shared && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
 		conn, err := r.Conns.ForProject(ctx, p)
+		var live []int64
+		if err == nil {
+			live, err = liveInstances(ctx, conn, p.Status.ProjectID)
+		}
+		if err == nil && len(live) > 0 {
+			h := stalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
+				"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
+				p.Status.ProjectName, len(live), describeIDs(live)))
+			r.Recorder.Eventf(p, nil, "Warning", h.reason, "Delete", "%s", h.message)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		}
 		if err == nil {
 			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
 		}

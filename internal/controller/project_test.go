@@ -45,6 +45,45 @@ var _ = Describe("TalisProject", func() {
 		Expect(talis.IsNotFound(err)).To(BeTrue(), "the Talis project is deleted: %v", err)
 	})
 
+	It("keeps a Talis project that still has live instances no set owns, and says which, rather than strand them", func() {
+		// Talis's project delete leaves the project's instances running, and a terminate names
+		// the project: deleting it now would leave them where nothing can reach them.
+		p := newProject(ns, "p")
+		create(p)
+		set := newSet(ns, "web", "p", 2)
+		set.Spec.DeletionPolicy = infrav1.DeletionPolicyOrphan
+		create(set)
+		orphaned := instanceIDsOf(eventuallyReady(set, 2))
+		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
+		eventuallyGone(set)
+
+		Expect(k8s.Delete(suiteCtx, p)).To(Succeed())
+		got := &infrav1.TalisProject{}
+		var msg string
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+			c := findCondition(got.Status.Conditions, infrav1.ConditionStalled)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(infrav1.ReasonProjectHasLiveInstances), c.Message)
+			msg = c.Message
+		}, 20*time.Second, 100*time.Millisecond).Should(Succeed(), "the project is deleted with instances %v live", orphaned)
+		for _, id := range orphaned {
+			Expect(msg).To(ContainSubstring(itoa(id)))
+		}
+		Expect(eventsOfType(ns, "p", "Warning")).To(ContainElement(HavePrefix(infrav1.ReasonProjectHasLiveInstances + ": ")))
+		c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: got.Status.ProjectName, OwnerID: talis.AdminOwnerID})
+		Expect(err).NotTo(HaveOccurred(), "the Talis project is kept")
+
+		for _, id := range orphaned {
+			terminateDirectly(got.Status.ProjectName, id)
+		}
+		eventuallyGone(p)
+		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: got.Status.ProjectName, OwnerID: talis.AdminOwnerID})
+		Expect(talis.IsNotFound(err)).To(BeTrue(), "the Talis project is deleted once its instances are gone: %v", err)
+	})
+
 	It("explains that a deleted project's name stays reserved in Talis", func() {
 		name := ns + "-sticky"
 		first := newProject(ns, "first")
