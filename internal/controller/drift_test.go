@@ -9,6 +9,8 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // listRoute is the emulator's counter of instance lists (one per drift poll in steady state).
@@ -89,12 +91,8 @@ var _ = Describe("TalisInstanceSet drift", func() {
 			g.Expect(live).To(HaveLen(2))
 			g.Expect(instanceIDsOf(getSet(set))).To(HaveLen(2))
 		}, 15*time.Second, 50*time.Millisecond).Should(Succeed(), "late instance %d not absorbed", late)
-		_, live := ledger(ns, "web")
-		var ids []int64
-		for _, e := range live {
-			ids = append(ids, int64(e.ID))
-		}
-		Expect(ids).To(ConsistOf(instanceIDsOf(getSet(set))))
+		live := harness.LedgerByIdentity(emu.Ledger())[got.Status.Identity].LiveIDs()
+		Expect(live).To(ConsistOf(instanceIDsOf(getSet(set))))
 	})
 
 	It("lists once per drift interval in steady state, not every other interval", func() {

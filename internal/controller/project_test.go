@@ -71,9 +71,8 @@ var _ = Describe("TalisProject", func() {
 			Expect(msg).To(ContainSubstring(itoa(id)))
 		}
 		Expect(eventsOfType(ns, "p", "Warning")).To(ContainElement(HavePrefix(infrav1.ReasonProjectHasLiveInstances + ": ")))
-		c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
-		Expect(err).NotTo(HaveOccurred())
-		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: got.Status.ProjectName, OwnerID: talis.AdminOwnerID})
+		c := talisClient()
+		_, err := c.GetProject(suiteCtx, talis.ProjectGetParams{Name: got.Status.ProjectName, OwnerID: talis.AdminOwnerID})
 		Expect(err).NotTo(HaveOccurred(), "the Talis project is kept")
 
 		for _, id := range orphaned {

@@ -62,12 +62,10 @@ func noFaults() emulator.Faults { return emulator.Faults{} }
 // lateArrival creates, behind the operator, an instance tagged as the set's last create attempt,
 // as a create call a gateway held past the set's ambiguity window would; it returns its ID.
 func lateArrival(s *infrav1.TalisInstanceSet) int64 {
-	c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
-	Expect(err).NotTo(HaveOccurred())
 	p := &infrav1.TalisProject{Status: infrav1.TalisProjectStatus{ProjectName: s.Status.ProjectName}}
 	req := instanceRequest(s, p, talis.AdminOwnerID, &infrav1.PendingCreate{
 		Attempt: s.Status.LastCreateAttempt, Count: 1, TemplateHash: s.Status.TemplateHash})
-	created, err := c.CreateInstance(suiteCtx, []talis.InstanceRequest{req})
+	created, err := talisClient().CreateInstance(suiteCtx, []talis.InstanceRequest{req})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(created).To(HaveLen(1))
 	return int64(created[0].ID)
