@@ -7,13 +7,14 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
 	"k8s.io/utils/ptr"
 )
 
 // crashAt returns a hook that, the first time the reconciler reaches step, tells the test and
 // never returns: nothing after that line runs, which is what a process kill looks like to
 // Kubernetes and Talis.
-func crashAt(step string) (StepHook, chan struct{}) {
+func crashAt(step string) (instanceset.StepHook, chan struct{}) {
 	crashed := make(chan struct{})
 	var hit atomic.Bool
 	return func(_ context.Context, s string) {
@@ -47,9 +48,9 @@ var _ = Describe("TalisInstanceSet across manager crashes", func() {
 			Expect(all).To(HaveLen(3), "no instance was created twice")
 			Expect(getSet(set).Status.PendingCreate).To(BeNil())
 		},
-		Entry("after the intent is written, before the create call", StepIntentRecorded),
-		Entry("after the create call returns, before its result is recorded", StepCreateReturned),
-		Entry("after the result is recorded", StepCreateRecorded),
+		Entry("after the intent is written, before the create call", instanceset.StepIntentRecorded),
+		Entry("after the create call returns, before its result is recorded", instanceset.StepCreateReturned),
+		Entry("after the result is recorded", instanceset.StepCreateRecorded),
 	)
 
 	It("finishes a scale-down when the manager dies right after the terminate call", func() {
@@ -60,7 +61,7 @@ var _ = Describe("TalisInstanceSet across manager crashes", func() {
 		eventuallyReady(set, 4)
 		m.Stop()
 
-		hook, crashed := crashAt(StepTerminateSent)
+		hook, crashed := crashAt(instanceset.StepTerminateSent)
 		first := startManager(managerOptions{hook: hook})
 		patchReplicas(set, 2)
 		Eventually(crashed, 30*time.Second).Should(BeClosed())
@@ -82,7 +83,7 @@ var _ = Describe("TalisInstanceSet across manager crashes", func() {
 		eventuallyReady(set, 3)
 		m.Stop()
 
-		hook, crashed := crashAt(StepTerminateSent)
+		hook, crashed := crashAt(instanceset.StepTerminateSent)
 		first := startManager(managerOptions{hook: hook})
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
 		Eventually(crashed, 30*time.Second).Should(BeClosed())

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
@@ -56,7 +57,7 @@ var _ = Describe("TalisInstanceSet when things go wrong", func() {
 		Eventually(func(g Gomega) {
 			got := &infrav1.TalisProject{}
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			c := findCondition(got.Status.Conditions, infrav1.ConditionReady)
+			c := shared.FindCondition(got.Status.Conditions, infrav1.ConditionReady)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonInvalidCredentials))
 			g.Expect(c.Message).NotTo(ContainSubstring("wrong-key"), "the key never appears in status")

@@ -1,20 +1,17 @@
 package controller
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	lua "github.com/yuin/gopher-lua"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // GitOps tools judge health from status alone: Flux (and kubectl wait) through kstatus, Argo CD
@@ -95,54 +92,7 @@ func kstatusOf(u *unstructured.Unstructured) status.Status {
 
 // argoHealth runs docs/health/argocd.lua the way Argo CD does: a global obj, a returned table.
 func argoHealth(u *unstructured.Unstructured) string {
-	h, err := runArgoHealth(u.Object)
+	h, err := harness.ArgoHealth(u.Object)
 	Expect(err).NotTo(HaveOccurred())
 	return h
-}
-
-func runArgoHealth(obj map[string]any) (string, error) {
-	script, err := os.ReadFile(filepath.Join("..", "..", "docs", "health", "argocd.lua"))
-	if err != nil {
-		return "", err
-	}
-	L := lua.NewState()
-	defer L.Close()
-	L.SetGlobal("obj", toLua(L, obj))
-	if err := L.DoString(string(script)); err != nil {
-		return "", err
-	}
-	hs, ok := L.Get(-1).(*lua.LTable)
-	if !ok {
-		return "", fmt.Errorf("the script returned %s, not a table", L.Get(-1).Type())
-	}
-	return hs.RawGetString("status").String(), nil
-}
-
-func toLua(L *lua.LState, v any) lua.LValue {
-	switch x := v.(type) {
-	case map[string]any:
-		t := L.NewTable()
-		for k, e := range x {
-			t.RawSetString(k, toLua(L, e))
-		}
-		return t
-	case []any:
-		t := L.NewTable()
-		for _, e := range x {
-			t.Append(toLua(L, e))
-		}
-		return t
-	case string:
-		return lua.LString(x)
-	case bool:
-		return lua.LBool(x)
-	case int64:
-		return lua.LNumber(x)
-	case float64:
-		return lua.LNumber(x)
-	case nil:
-		return lua.LNil
-	default:
-		return lua.LString(fmt.Sprint(x))
-	}
 }

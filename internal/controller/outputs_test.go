@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/outputs"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 var _ = Describe("Fleet outputs", func() {
@@ -47,7 +49,7 @@ var _ = Describe("Fleet outputs", func() {
 		Expect(owner.UID).To(Equal(got.UID))
 		Expect(owner.Kind).To(Equal("TalisInstanceSet"))
 		Expect(*owner.BlockOwnerDeletion).To(BeTrue())
-		inv := parseInventory(Default, cm.Data[infrav1.OutputsKeyAnsible])
+		inv := harness.ParseInventory(Default, cm.Data[infrav1.OutputsKeyAnsible])
 		Expect(inv.All.Children["web"].Hosts).To(HaveLen(2))
 
 		sent := writes.count()
@@ -236,7 +238,7 @@ func eventuallyPublished(s *infrav1.TalisInstanceSet) *corev1.ConfigMap {
 		g.Expect(apierrors.IsNotFound(err)).To(BeFalse(), "no ConfigMap yet")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(metav1.IsControlledBy(cm, got)).To(BeTrue())
-		g.Expect(cm.Data).To(Equal(renderOutputs(got.Name, got.Spec.Outputs.Formats, got.Status.Instances)))
+		g.Expect(cm.Data).To(Equal(outputs.Render(got.Name, got.Spec.Outputs.Formats, got.Status.Instances)))
 		if ips, ok := cm.Data[infrav1.OutputsKeyIPs]; ok {
 			g.Expect(ips).To(Equal(strings.Join(append(got.Status.PublicIPs, ""), "\n")))
 		}

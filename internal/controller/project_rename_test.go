@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
@@ -33,7 +34,7 @@ var _ = Describe("TalisProject names and config", func() {
 		return k8s.Update(suiteCtx, p)
 	}
 	readyReason := func(name string) func() string {
-		return func() string { return reasonOf(getProject(name).Status.Conditions, infrav1.ConditionReady) }
+		return func() string { return shared.ReasonOf(getProject(name).Status.Conditions, infrav1.ConditionReady) }
 	}
 
 	It("lets a NameReserved project be fixed by editing spec.projectName, then refuses name and config edits", func() {
@@ -46,7 +47,7 @@ var _ = Describe("TalisProject names and config", func() {
 		second.Spec.Config = &apiextensionsv1.JSON{Raw: []byte(`{"resources":{},"settings":{"team":"a"}}`)}
 		create(second)
 		Eventually(readyReason("second"), 20*time.Second, 100*time.Millisecond).Should(Equal(infrav1.ReasonNameReserved))
-		msg := findCondition(getProject("second").Status.Conditions, infrav1.ConditionReady).Message
+		msg := shared.FindCondition(getProject("second").Status.Conditions, infrav1.ConditionReady).Message
 		Expect(msg).To(ContainSubstring("set spec.projectName to another name (it can be changed until a Talis project has been created for this object)"))
 
 		// What the message says works: before creation both the name and the config may change.

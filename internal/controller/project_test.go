@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
@@ -25,7 +26,7 @@ var _ = Describe("TalisProject", func() {
 		got := &infrav1.TalisProject{}
 		Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 		Expect(got.Status.ProjectName).To(Equal(ns + ".p"))
-		Expect(findCondition(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
+		Expect(shared.FindCondition(got.Status.Conditions, infrav1.ConditionReady).Status).To(BeEquivalentTo("True"))
 
 		set := newSet(ns, "web", "p", 1)
 		create(set)
@@ -33,7 +34,7 @@ var _ = Describe("TalisProject", func() {
 		Expect(k8s.Delete(suiteCtx, p)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			g.Expect(findCondition(got.Status.Conditions, infrav1.ConditionReady).Reason).To(Equal(infrav1.ReasonWaitingForInstanceSets))
+			g.Expect(shared.FindCondition(got.Status.Conditions, infrav1.ConditionReady).Reason).To(Equal(infrav1.ReasonWaitingForInstanceSets))
 		}, 20*time.Second).Should(Succeed())
 
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
@@ -62,7 +63,7 @@ var _ = Describe("TalisProject", func() {
 		var msg string
 		Eventually(func(g Gomega) {
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			c := findCondition(got.Status.Conditions, infrav1.ConditionStalled)
+			c := shared.FindCondition(got.Status.Conditions, infrav1.ConditionStalled)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonProjectHasLiveInstances), c.Message)
 			msg = c.Message
@@ -98,11 +99,11 @@ var _ = Describe("TalisProject", func() {
 		Eventually(func(g Gomega) {
 			got := &infrav1.TalisProject{}
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(second), got)).To(Succeed())
-			c := findCondition(got.Status.Conditions, infrav1.ConditionReady)
+			c := shared.FindCondition(got.Status.Conditions, infrav1.ConditionReady)
 			g.Expect(c).NotTo(BeNil())
 			g.Expect(c.Reason).To(Equal(infrav1.ReasonNameReserved))
 			g.Expect(c.Message).To(ContainSubstring("reserved"))
-			g.Expect(findCondition(got.Status.Conditions, infrav1.ConditionStalled).Status).To(BeEquivalentTo("True"))
+			g.Expect(shared.FindCondition(got.Status.Conditions, infrav1.ConditionStalled).Status).To(BeEquivalentTo("True"))
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 	})
 })

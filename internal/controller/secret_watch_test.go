@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 )
 
 var _ = Describe("TalisProject API key Secret", func() {
@@ -56,10 +57,10 @@ var _ = Describe("TalisProject API key Secret", func() {
 		EventuallyWithOffset(1, func(g Gomega) {
 			got := &infrav1.TalisProject{}
 			g.Expect(k8s.Get(suiteCtx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-			synced := findCondition(got.Status.Conditions, infrav1.ConditionSynced)
+			synced := shared.FindCondition(got.Status.Conditions, infrav1.ConditionSynced)
 			g.Expect(synced).NotTo(BeNil())
 			g.Expect(synced.Reason).To(Equal(reason), synced.Message)
-			stalled := findCondition(got.Status.Conditions, infrav1.ConditionStalled)
+			stalled := shared.FindCondition(got.Status.Conditions, infrav1.ConditionStalled)
 			g.Expect(stalled).NotTo(BeNil())
 			g.Expect(stalled.Status).To(Equal(metav1.ConditionTrue))
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())

@@ -6,19 +6,29 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
+	"github.com/talis-operator/talis-operator/internal/controller/outputs"
+	"github.com/talis-operator/talis-operator/internal/controller/project"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 )
 
-// Config is what both reconcilers share.
+// Timing holds every interval the reconcilers wait on (shared.Timing); the manager's flags set it.
+type Timing = shared.Timing
+
+// DefaultTiming is what the manager runs with unless flags say otherwise.
+func DefaultTiming() Timing { return shared.DefaultTiming() }
+
+// Config is what the three reconcilers are built from.
 type Config struct {
 	Conns       *talisconn.Registry
 	Observer    *observer.Observer
 	Timing      Timing
 	Concurrency int
 	// Hook is called after each externally visible step of a set's reconcile (tests only).
-	Hook StepHook
+	Hook instanceset.StepHook
 }
 
 // Setup registers the indexes and the controllers with a manager. Its cache must be narrowed
@@ -34,25 +44,25 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
-	if err := (&TalisProjectReconciler{
-		Client: mgr.GetClient(), Recorder: clippedRecorder{mgr.GetEventRecorder("talisproject-controller")},
+	if err := (&project.Reconciler{
+		Client: mgr.GetClient(), Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
 		Conns: cfg.Conns, Timing: cfg.Timing,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}
-	verdicts := &outputsVerdicts{}
-	sets := &TalisInstanceSetReconciler{
+	verdicts := &shared.OutputsVerdicts{}
+	sets := &instanceset.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-controller")},
+		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisinstanceset-controller")},
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook, Outputs: verdicts,
 	}
 	if err := sets.SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)
 	}
-	verdicts.wake = sets.waker.wake
-	if err := (&OutputsReconciler{
+	verdicts.Wake = sets.Wake
+	if err := (&outputs.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
-		Recorder: clippedRecorder{mgr.GetEventRecorder("talisinstanceset-outputs")},
+		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisinstanceset-outputs")},
 		Verdicts: verdicts, Recheck: cfg.Timing.ErrorRetry,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the outputs controller: %w", err)

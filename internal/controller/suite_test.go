@@ -24,6 +24,8 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
@@ -91,8 +93,8 @@ var suiteDelays = emulator.Delays{
 }
 
 // testTiming keeps every wait of the reconcilers short.
-func testTiming() Timing {
-	return Timing{
+func testTiming() shared.Timing {
+	return shared.Timing{
 		Resync: time.Minute, PollMin: 100 * time.Millisecond, PollMax: time.Second, ErrorRetry: time.Second,
 		CreateAmbiguity: 3 * time.Second, TerminateRetry: 2 * time.Second, TerminateSettle: 3 * time.Second, MaxCreateBatch: 100,
 	}
@@ -112,9 +114,9 @@ func (m *runningManager) Stop() {
 }
 
 type managerOptions struct {
-	hook    StepHook
+	hook    instanceset.StepHook
 	apiKey  string
-	timing  *Timing
+	timing  *shared.Timing
 	clients func(*talis.Options)
 	// wrapClient, if set, wraps the manager's Kubernetes client (the reconcilers' cached reads).
 	wrapClient func(client.Client) client.Client

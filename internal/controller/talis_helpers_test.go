@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
@@ -63,7 +64,7 @@ func noFaults() emulator.Faults { return emulator.Faults{} }
 // as a create call a gateway held past the set's ambiguity window would; it returns its ID.
 func lateArrival(s *infrav1.TalisInstanceSet) int64 {
 	p := &infrav1.TalisProject{Status: infrav1.TalisProjectStatus{ProjectName: s.Status.ProjectName}}
-	req := instanceRequest(s, p, talis.AdminOwnerID, &infrav1.PendingCreate{
+	req := instanceset.InstanceRequest(s, p, talis.AdminOwnerID, &infrav1.PendingCreate{
 		Attempt: s.Status.LastCreateAttempt, Count: 1, TemplateHash: s.Status.TemplateHash})
 	created, err := talisClient().CreateInstance(suiteCtx, []talis.InstanceRequest{req})
 	Expect(err).NotTo(HaveOccurred())

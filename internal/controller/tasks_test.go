@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 )
 
 // The emulator's do-mock fails a create task that asks for provisioning (no public IP to run
@@ -29,7 +30,7 @@ func failingSet(ns, name, project string, replicas int32) *infrav1.TalisInstance
 }
 
 // tasksTiming reads tasks quickly and backs off from one second.
-func tasksTiming(stallAfter int) *Timing {
+func tasksTiming(stallAfter int) *shared.Timing {
 	t := testTiming()
 	t.TaskCheck, t.FailureBackoff, t.StallAfter = 300*time.Millisecond, time.Second, stallAfter
 	return &t

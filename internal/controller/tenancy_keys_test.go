@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 )
 
 // recorder is a Talis stand-in on loopback that keeps the apikey header of every request.
@@ -44,7 +45,7 @@ func projectReason(ns, name string) func(Gomega) string {
 	return func(g Gomega) string {
 		got := &infrav1.TalisProject{}
 		g.Expect(k8s.Get(suiteCtx, client.ObjectKey{Namespace: ns, Name: name}, got)).To(Succeed())
-		c := findCondition(got.Status.Conditions, infrav1.ConditionReady)
+		c := shared.FindCondition(got.Status.Conditions, infrav1.ConditionReady)
 		g.Expect(c).NotTo(BeNil())
 		return c.Reason
 	}

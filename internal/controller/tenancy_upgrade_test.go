@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
 	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -33,10 +34,10 @@ var _ = Describe("Objects from before tenancy", func() {
 
 		legacy := creates.Identity("", ns, "web")
 		s = getSet(s)
-		hash := templateHash(s.Spec.Template)
+		hash := instanceset.TemplateHash(s.Spec.Template)
 		tagged := s.DeepCopy()
 		tagged.Status.Identity = legacy
-		made, err := c.CreateInstance(suiteCtx, []talis.InstanceRequest{instanceRequest(tagged, p, talis.AdminOwnerID,
+		made, err := c.CreateInstance(suiteCtx, []talis.InstanceRequest{instanceset.InstanceRequest(tagged, p, talis.AdminOwnerID,
 			&infrav1.PendingCreate{Attempt: 1, Count: 2, TemplateHash: hash})})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(made).To(HaveLen(2))

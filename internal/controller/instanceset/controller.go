@@ -1,0 +1,196 @@
+package instanceset
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+)
+
+// TalisInstanceSetReconciler keeps the instances of a TalisInstanceSet alive in Talis.
+type Reconciler struct {
+	client.Client
+	// APIReader reads past the cache, to re-check a set right before a create call.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Conns     *talisconn.Registry
+	Observer  *observer.Observer
+	Timing    shared.Timing
+	Hook      StepHook
+	// Outputs holds the outputs reconciler's verdicts, folded into the set's conditions.
+	Outputs *shared.OutputsVerdicts
+
+	polls   pollTracker
+	writes  writeTracker
+	pacer   statusPacer
+	results creates.Results
+	waker   waker
+	created creates.SendLog
+	lookups taskLookups     // when late instances may have their tasks read again
+	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
+	creates creates.Batcher // create calls of every set, batched per endpoint
+}
+
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets/finalizers,verbs=update
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch
+
+const lowPriority = -100
+
+// patchFinalizers and writeStatus write the set and remember the version they replaced.
+func (r *Reconciler) patchOwnFinalizers(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(client.Object)) error {
+	old := s.ResourceVersion
+	err := shared.PatchFinalizers(ctx, r.Client, s, mutate)
+	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
+		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+	}
+	return err
+}
+
+func (r *Reconciler) writeStatus(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	old := s.ResourceVersion
+	err := r.Status().Update(ctx, s)
+	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
+		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+		r.pacer.wrote(client.ObjectKeyFromObject(s), time.Now())
+	}
+	return err
+}
+
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var s infrav1.TalisInstanceSet
+	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.drift.unwatch(req.NamespacedName)
+			r.polls.forget(req.NamespacedName)
+			r.writes.forget(req.NamespacedName)
+			r.pacer.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.writes.stale(req.NamespacedName, s.ResourceVersion) {
+		// The cache has not caught up with this process's own last write: any write would
+		// conflict. Look again shortly instead of spinning on conflicts.
+		return ctrl.Result{RequeueAfter: shared.StaleCacheRetry}, nil
+	}
+	r.drift.unwatch(req.NamespacedName) // watched again if this reconcile ends steady
+	if shared.IsPaused(&s) {
+		return ctrl.Result{}, r.markPaused(ctx, &s)
+	}
+	if s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
+		if err := r.patchOwnFinalizers(ctx, &s, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	if !s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	if !s.DeletionTimestamp.IsZero() && s.Spec.DeletionPolicy == infrav1.DeletionPolicyOrphan {
+		r.Recorder.Eventf(&s, nil, "Normal", "Orphaned", "Delete", "Left %d instance(s) running in Talis (deletionPolicy Orphan)", len(s.Status.Instances))
+		return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+	}
+
+	var p infrav1.TalisProject
+	if err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}, &p); err != nil {
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		if deletedAndEmpty(&s) {
+			return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+		}
+		h, after := r.missingProject(&s)
+		return r.finish(ctx, &s, h, after)
+	}
+	if p.Status.ProjectID == 0 {
+		if deletedAndEmpty(&s) {
+			return ctrl.Result{}, r.removeFinalizer(ctx, &s) // nothing can exist in a project never created
+		}
+		return r.finish(ctx, &s, projectNotCreated(&p), r.Timing.ErrorRetry)
+	}
+	return r.reconcileInstances(ctx, &s, &p)
+}
+
+func (r *Reconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	r.polls.forget(client.ObjectKeyFromObject(s))
+	forgetInstanceMetrics(s)
+	if err := r.patchOwnFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	metrics.ObserveDeletion(metrics.KindInstanceSet, s.DeletionTimestamp)
+	r.after(ctx, StepFinalizerRemoved)
+	return nil
+}
+
+func (r *Reconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	if !shared.MarkPaused(&s.Status.Conditions, s.Generation) {
+		return nil
+	}
+	if err := r.writeStatus(ctx, s); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	r.Recorder.Eventf(s, nil, "Normal", infrav1.ReasonPaused, "Pause", "%s", shared.PausedMessage)
+	return nil
+}
+
+// finish writes conditions and status, and says when to look again.
+func (r *Reconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h shared.Health, after time.Duration) (ctrl.Result, error) {
+	before := shared.SummaryReason(s.Status.Conditions)
+	shown := h.WithOutputs(r.Outputs.Of(s))
+	shown.Apply(&s.Status.Conditions, s.Generation)
+	s.Status.ObservedGeneration = s.Generation
+	if err := r.writeStatus(ctx, s); err != nil {
+		if apierrors.IsConflict(err) {
+			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if shown.Reason == h.Reason { // the outputs reconciler reports its own problems
+		shared.RecordTransition(r.Recorder, s, before, s.Status.Conditions, h)
+	}
+	res := ctrl.Result{RequeueAfter: after}
+	if after >= r.Timing.Resync/2 {
+		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit
+	}
+	return res, nil
+}
+
+// SetupWithManager registers the controller; a set is woken when its project changes.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	r.polls.min, r.polls.max = r.Timing.PollMin, r.Timing.PollMax
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted()))).
+		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(shared.SetsIndexedBy(r.Client, shared.ProjectRefIndex))).
+		// Sets waiting for an instance list are woken when it has been made.
+		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.waker.start(ctx, q)
+			r.created.Start(time.Now())
+			if r.Timing.DriftPoll > 0 {
+				go r.drift.run(ctx, r.Timing.DriftPoll, r.Observer, r.waker.wake)
+			}
+			return nil
+		})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("talisinstanceset").
+		Complete(r)
+}

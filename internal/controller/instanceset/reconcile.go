@@ -1,0 +1,409 @@
+package instanceset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// reconcileInstances runs the phases of one poll: observe Talis, decide, record the decision in
+// status, and only then act on Talis. Crash safety rests on that order: whatever is sent was
+// recorded first, with the resourceVersion the decision was based on.
+func (r *Reconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject) (ctrl.Result, error) {
+	conn, err := r.Conns.ForProject(ctx, p)
+	if err != nil {
+		return r.finish(ctx, s, shared.Problem("reading credentials", err), r.Timing.ErrorRetry)
+	}
+	obs, res, ok, err := r.observe(ctx, conn, s, p)
+	if !ok {
+		return res, err
+	}
+	d := r.decide(ctx, s, p, obs)
+	deferred, res, ok, err := r.recordIntent(ctx, s, obs, d)
+	if !ok {
+		return res, err
+	}
+	// Reported only now: a write that conflicted makes the next poll find the same news again.
+	r.reportSync(ctx, s, obs.sync)
+	r.reportFailures(s, obs.failed)
+	r.reportTimeouts(s, d)
+	res, err = r.act(ctx, conn, p, s, obs, d, deferred)
+	if after := untilCreates(res.RequeueAfter, d.failures, time.Now()); after != res.RequeueAfter {
+		res.RequeueAfter, res.Priority = after, nil
+	}
+	return res, err
+}
+
+// observation is what the observe phase learnt: a snapshot merged into status.
+type observation struct {
+	snap     *observer.Snapshot
+	sync     syncResult
+	orig     *infrav1.TalisInstanceSetStatus // status as last written
+	recorded int64                           // a create outcome folded into status (attempt), or 0
+	before   string                          // progress fingerprint before the merge
+	conn     *talisconn.Connection
+	failed   []failedInstance // create tasks this poll found failed
+}
+
+// observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
+// status. ok is false when the reconcile ends here with res and err.
+func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s *infrav1.TalisInstanceSet,
+	p *infrav1.TalisProject) (obs observation, res ctrl.Result, ok bool, err error) {
+	key := client.ObjectKeyFromObject(s)
+	if held, found := r.results.Outcome(key, &s.Status); found && held.Err != nil {
+		r.after(ctx, StepCreateReturned)
+		if !talis.IsAmbiguous(held.Err) {
+			res, err = r.createFailed(ctx, conn, p, s, held)
+			return obs, res, false, err
+		}
+		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
+	}
+	identity := identityOf(s, r.Conns.ClusterID())
+	notBefore := r.polls.notBefore(key, s)
+	if isNewSet(s) {
+		// Nothing this set could have created exists; only a predecessor with the same name
+		// could have left instances, and a snapshot after its last possible create shows them.
+		if t := r.created.CompleteAfter(identity, r.Timing.CreateAmbiguity); !t.IsZero() && t.Before(notBefore) {
+			notBefore = t
+		}
+	}
+	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
+	if errors.Is(err, observer.ErrPending) {
+		return obs, ctrl.Result{}, false, nil // woken when the list call has finished
+	}
+	if err != nil {
+		res, err = r.finish(ctx, s, shared.Problem("listing instances", err), r.retryDelay(key, err))
+		return obs, res, false, err
+	}
+	st := &s.Status
+	obs = observation{snap: snap, orig: st.DeepCopy(), conn: conn}
+	if obs.recorded = r.results.Apply(key, st); obs.recorded != 0 {
+		r.after(ctx, StepCreateReturned)
+	}
+	st.TemplateHash = TemplateHash(s.Spec.Template)
+	st.ProjectName = p.Status.ProjectName
+	obs.before = progressFingerprint(st)
+	notReady := notReadyIDs(st)
+	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
+		r.Timing.CreateWindow(), r.Timing.TerminateSettle)
+	obs.failed = r.readTasks(ctx, conn, st, snap.StartedAt)
+	recordInstanceMetrics(s, notReady)
+	return obs, ctrl.Result{}, true, nil
+}
+
+// decision is what the decide phase chose; it is in status before anything is sent.
+type decision struct {
+	spec     planSpec
+	plan     plan
+	pending  *infrav1.PendingCreate // the create to send, or nil
+	health   shared.Health
+	failures failureVerdict
+}
+
+// decide plans scale, rollout and replacement, and marks the decision in status.
+func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, obs observation) decision {
+	st := &s.Status
+	now := time.Now()
+	d := decision{spec: planSpecFor(s, st.TemplateHash)}
+	d.failures = countFailures(s, obs.failed, r.Timing, obs.snap.StartedAt, now)
+	d.spec.holdCreates = d.failures.hold
+	d.plan = computePlan(d.spec, st.Instances, obs.sync.createPending, obs.snap.StartedAt, r.Timing.TerminateRetry)
+	for _, id := range d.plan.condemn {
+		markCondemned(st, id, now)
+	}
+	for _, id := range d.plan.terminate {
+		markTerminateSent(st, id, now)
+	}
+	if n := min(d.plan.create, r.Timing.MaxCreateBatch); n > 0 {
+		st.LastCreateAttempt++
+		d.pending = &infrav1.PendingCreate{Attempt: st.LastCreateAttempt, Count: int32(n), TemplateHash: st.TemplateHash, RequestedAt: metav1.Time{Time: now}}
+		st.PendingCreate = d.pending
+	}
+	summarize(s, d.spec)
+	d.health = r.assess(s, d.spec, obs.sync, d.plan)
+	d.health = withTasksNote(failureHealth(d.health, s, d.failures), obs.conn)
+	d.health.WithOutputs(r.Outputs.Of(s)).Apply(&st.Conditions, s.Generation)
+	st.ObservedGeneration = s.Generation
+	logDecision(ctx, s, p, d)
+	return d
+}
+
+// recordIntent writes the decision. The write carries the resourceVersion the decision was based
+// on: if the cache was stale, it conflicts and nothing is created or terminated. A poll that
+// decides nothing and changes nothing writes nothing; one that only adds detail waits until
+// Timing.DetailWrite has passed since the set's last write (deferred says how long is left).
+// ok is false when the reconcile ends with res and err.
+func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceSet, obs observation,
+	d decision) (deferred time.Duration, res ctrl.Result, ok bool, err error) {
+	key := client.ObjectKeyFromObject(s)
+	st := &s.Status
+	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
+	if !write && !equality.Semantic.DeepEqual(obs.orig, st) {
+		deferred = r.pacer.wait(key, time.Now(), r.Timing.DetailWrite)
+		write = deferred == 0
+	}
+	if write {
+		if err := r.writeStatus(ctx, s); err != nil {
+			if apierrors.IsConflict(err) {
+				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
+			}
+			return 0, ctrl.Result{}, false, client.IgnoreNotFound(err)
+		}
+		if obs.recorded != 0 {
+			r.results.Drop(key, obs.recorded)
+			r.after(ctx, StepCreateRecorded)
+		}
+		r.after(ctx, StepIntentRecorded)
+	}
+	r.polls.used(key, obs.snap.StartedAt)
+	return deferred, ctrl.Result{}, true, nil
+}
+
+// act sends what was recorded. The create goes first: it is bounded by its own deadline from
+// the moment it was recorded, and a slow terminate must not eat into it.
+func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, obs observation, d decision, deferred time.Duration) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	if d.pending != nil {
+		r.submitCreate(conn, p, s, d.pending)
+	}
+	if len(d.plan.terminate) > 0 {
+		if err := r.terminate(ctx, conn, p, s, d.plan.terminate); err != nil {
+			return r.finish(ctx, s, talisProblem(p, conn, "terminating instances", err), r.retryDelay(key, err))
+		}
+		r.after(ctx, StepTerminateSent)
+	}
+	if d.pending != nil {
+		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
+	}
+	st := &s.Status
+	if deletedAndEmpty(s) {
+		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "All instances are terminated in Talis")
+		return ctrl.Result{}, r.removeFinalizer(ctx, s)
+	}
+	res := r.requeue(key, s, d.health, obs.before != progressFingerprint(st))
+	if deferred > 0 && res.RequeueAfter > deferred {
+		res.RequeueAfter, res.Priority = deferred, nil
+	}
+	if res.Priority == nil {
+		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+	} else if r.Timing.DriftPoll > 0 && s.DeletionTimestamp.IsZero() {
+		r.drift.watch(key, conn, p.Status.ProjectID, st, obs.snap.StartedAt)
+	}
+	return res, nil
+}
+
+func (r *Reconciler) requeue(key client.ObjectKey, s *infrav1.TalisInstanceSet, h shared.Health, changed bool) ctrl.Result {
+	if h.Progressing || h.Degraded || !s.DeletionTimestamp.IsZero() {
+		return ctrl.Result{RequeueAfter: r.polls.next(key, changed)}
+	}
+	r.polls.steady(key)
+	if watchingTerminated(&s.Status) {
+		// Look often enough to terminate again promptly if a create brings one back.
+		return ctrl.Result{RequeueAfter: r.Timing.PollMax, Priority: ptr.To(lowPriority)}
+	}
+	return ctrl.Result{RequeueAfter: shared.Jitter(r.Timing.Resync), Priority: ptr.To(lowPriority)}
+}
+
+func (r *Reconciler) terminate(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, s *infrav1.TalisInstanceSet, ids []int64) error {
+	uids := make([]uint, len(ids))
+	for i, id := range ids {
+		uids[i] = uint(id)
+	}
+	err := conn.Client.DeleteInstances(ctx, talis.DeleteInstancesRequest{OwnerID: conn.OwnerID, ProjectName: p.Status.ProjectName, InstanceIDs: uids})
+	if err != nil {
+		return err
+	}
+	metrics.CountTerminations(len(ids))
+	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", shared.DescribeIDs(ids))
+	return nil
+}
+
+// submitCreate hands the call recorded in pc to the endpoint's batcher and returns at once: the
+// call goes out together with other sets' creates, never after pc's deadline, and its outcome
+// is held in memory until a later reconcile of the set records it. If this process dies first,
+// the intent stands and the instances are found by their tags, like after any lost response.
+func (r *Reconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) {
+	req := InstanceRequest(s, p, conn.OwnerID, pc)
+	key := client.ObjectKeyFromObject(s)
+	regarding := s.DeepCopy()
+	deadline := r.Timing.CreateWindow().Deadline(pc.RequestedAt.Time)
+	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
+	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
+		r.results.Put(key, r.createResult(regarding, pc, created, err))
+		if err != nil {
+			r.waker.wake(key) // a refused create is reported at once
+		}
+	})
+}
+
+// createResult turns what a create call returned into the result held for the set's next
+// reconcile (r.results.Outcome hands it over), and reports it in events.
+func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+	res := creates.Result{Attempt: pc.Attempt, Err: err}
+	metrics.CountCreate(int(pc.Count), err)
+	switch {
+	case err == nil:
+		res.Instances = instancesFromCreate(created, pc, time.Now())
+		r.Recorder.Eventf(regarding, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s",
+			len(created), pc.Attempt, shared.DescribeIDs(instanceIDs(created)))
+	case talis.IsAmbiguous(err):
+		r.Recorder.Eventf(regarding, nil, "Warning", infrav1.ReasonCreateOutcomeUnknown, "Create",
+			"Create call for %d instance(s) (attempt %d) failed in a way that may have created them; looking them up in Talis before trying again: %v", pc.Count, pc.Attempt, err)
+	}
+	return res
+}
+
+// createFailed handles a create that made nothing (Talis refused it, or it was never sent
+// because its deadline passed): the intent is cleared and the problem reported.
+func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
+		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
+			st.PendingCreate = nil
+		}
+	}); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.results.Drop(key, res.Attempt)
+	if errors.Is(res.Err, talis.ErrDeadlinePassed) {
+		ctrl.LoggerFrom(ctx).V(1).Info("create not sent: its deadline passed", "attempt", res.Attempt)
+		r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
+			"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
+			res.Attempt, r.Timing.CreateWindow().Send)
+		return ctrl.Result{RequeueAfter: r.Timing.PollMin}, nil
+	}
+	h := talisProblem(p, conn, "creating instances", res.Err)
+	r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+	return r.finish(ctx, s, h, r.retryDelay(key, res.Err))
+}
+
+// talisProblem is problem, knowing that a not-found on a project's instances means the Talis
+// project itself is gone: nothing the operator retries can fix that.
+func talisProblem(p *infrav1.TalisProject, conn *talisconn.Connection, action string, err error) shared.Health {
+	if talis.IsNotFound(err) {
+		return shared.StalledOn(infrav1.ReasonProjectNotFound,
+			fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err))
+	}
+	return shared.Problem(action, err)
+}
+
+// updateStatus applies mutate to the freshest copy of the set, retrying on conflicts.
+func (r *Reconciler) updateStatus(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(*infrav1.TalisInstanceSetStatus)) error {
+	first := true
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
+				return err
+			}
+		}
+		first = false
+		mutate(&s.Status)
+		summarize(s, planSpecFor(s, s.Status.TemplateHash))
+		return r.writeStatus(ctx, s)
+	})
+}
+
+func InstanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner uint, pc *infrav1.PendingCreate) talis.InstanceRequest {
+	t := s.Spec.Template
+	req := talis.InstanceRequest{
+		OwnerID: owner, Provider: string(t.Provider), Region: t.Region, Size: t.Size, Image: t.Image,
+		Tags:        creates.Tags(s.Status.Identity, pc.Attempt, pc.TemplateHash, t.Tags),
+		ProjectName: p.Status.ProjectName, Name: fmt.Sprintf("%s-a%d", s.Name, pc.Attempt),
+		NumberOfInstances: int(pc.Count), Provision: t.Provision, PayloadPath: t.PayloadPath,
+		ExecutePayload: t.ExecutePayload, SSHKeyType: t.SSHKeyType, SSHKeyPath: t.SSHKeyPath,
+	}
+	if t.CPU != nil {
+		req.CPU = int(*t.CPU)
+	}
+	if t.Memory != nil {
+		req.Memory = int(*t.Memory)
+	}
+	for _, v := range t.Volumes {
+		req.Volumes = append(req.Volumes, talis.VolumeConfig{Name: v.Name, SizeGB: int(v.SizeGB), Region: v.Region, FileSystem: v.Filesystem, MountPoint: v.MountPoint})
+	}
+	return req
+}
+
+func instanceIDs(in []*talis.Instance) []int64 {
+	out := make([]int64, len(in))
+	for i, x := range in {
+		out[i] = int64(x.ID)
+	}
+	return out
+}
+
+func markCondemned(st *infrav1.TalisInstanceSetStatus, id int64, now time.Time) {
+	for i := range st.Instances {
+		if st.Instances[i].ID == id && st.Instances[i].TerminatingSince == nil {
+			st.Instances[i].TerminatingSince = &metav1.Time{Time: now}
+		}
+	}
+}
+
+func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Time) {
+	for i := range st.Instances {
+		if st.Instances[i].ID == id {
+			st.Instances[i].TerminateRequestedAt = &metav1.Time{Time: now}
+		}
+	}
+}
+
+// watchingTerminated is true while status keeps an instance seen terminated before its create
+// was known to be done.
+func watchingTerminated(st *infrav1.TalisInstanceSetStatus) bool {
+	for _, in := range st.Instances {
+		if in.TerminatedAt != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// isNewSet is true for a set that has never made a create call: its attempt counter is written
+// with the intent, before any call, so a stale cache that hides one makes the intent conflict.
+func isNewSet(s *infrav1.TalisInstanceSet) bool {
+	st := &s.Status
+	return st.LastCreateAttempt == 0 && st.PendingCreate == nil && len(st.Instances) == 0
+}
+
+// retryDelay honours Talis's Retry-After, backs off on passing trouble, and waits longer on
+// problems only a person can fix.
+func (r *Reconciler) retryDelay(key client.ObjectKey, err error) time.Duration {
+	if d, ok := talis.RetryAfter(err); ok {
+		return max(d, r.Timing.PollMin)
+	}
+	if shared.Problem("", err).Stalled {
+		return r.Timing.ErrorRetry
+	}
+	return r.polls.next(key, false)
+}
+
+// progressFingerprint changes whenever an instance appears, goes or changes state.
+func progressFingerprint(st *infrav1.TalisInstanceSetStatus) string {
+	var b []byte
+	for _, in := range st.Instances {
+		b = fmt.Appendf(b, "%d:%s:%t;", in.ID, in.State, in.TerminatingSince != nil)
+	}
+	return string(b)
+}

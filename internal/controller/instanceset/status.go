@@ -1,0 +1,157 @@
+package instanceset
+
+import (
+	"context"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+)
+
+// summarize derives the counters, the IP list (in instance ID order) and its summary, and the
+// scale selector from the instance entries.
+func summarize(s *infrav1.TalisInstanceSet, ps planSpec) {
+	st := &s.Status
+	st.Replicas, st.ReadyReplicas, st.UpdatedReplicas = 0, 0, 0
+	st.PublicIPs = nil
+	for _, in := range st.Instances {
+		if in.TerminatingSince != nil {
+			continue
+		}
+		st.Replicas++
+		if shared.InstanceReady(in) {
+			st.ReadyReplicas++
+			if in.PublicIP != "" {
+				st.PublicIPs = append(st.PublicIPs, in.PublicIP)
+			}
+		}
+		if in.TemplateHash == ps.templateHash {
+			st.UpdatedReplicas++
+		}
+	}
+	st.PublicIPSummary = ipSummary(st.PublicIPs)
+	st.Selector = setSelector(s.Name)
+}
+
+// assess says how the set is doing after this reconcile's decisions.
+func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncResult, pl plan) shared.Health {
+	st := &s.Status
+	want := int32(ps.replicas)
+	terminating := 0
+	for _, in := range st.Instances {
+		// An instance seen terminated and only watched in case its create undoes that is
+		// not part of the fleet: it does not keep the set from being Ready.
+		if in.TerminatingSince != nil && in.TerminatedAt == nil {
+			terminating++
+		}
+	}
+	if !s.DeletionTimestamp.IsZero() {
+		return shared.Converging(infrav1.ReasonDeleting, fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances)))
+	}
+	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
+		terminating == 0 && st.PendingCreate == nil && pl.create == 0
+	if settled {
+		return shared.FleetReady(fmt.Sprintf("%d/%d instances ready", st.ReadyReplicas, want))
+	}
+
+	switch {
+	case len(pl.timedOut) > 0:
+		return shared.Repairing(infrav1.ReasonProvisioningTimeout,
+			fmt.Sprintf("instance(s) %s not ready within %s; replacing them", shared.DescribeIDs(pl.timedOut), ps.provisioning))
+	case len(sync.vanished) > 0:
+		return shared.Repairing(infrav1.ReasonInstanceTerminated,
+			fmt.Sprintf("instance(s) %s were terminated outside Kubernetes; replacing them", shared.DescribeIDs(vanishedIDs(sync.vanished))))
+	case stillDegraded(st):
+		// Keep saying so until the replacements are ready: a poll in between must not flap.
+		c := shared.FindCondition(st.Conditions, infrav1.ConditionDegraded)
+		return shared.Repairing(c.Reason, c.Message)
+	case sync.createPending:
+		return shared.Converging(infrav1.ReasonCreateOutcomeUnknown,
+			fmt.Sprintf("looking up in Talis whether create attempt %d made its instances", st.PendingCreate.Attempt))
+	case st.UpdatedReplicas < st.Replicas || (st.UpdatedReplicas < want && st.Replicas >= want):
+		return shared.Converging(infrav1.ReasonRollingOut,
+			fmt.Sprintf("replacing outdated instances: %d/%d updated, %d ready", st.UpdatedReplicas, want, st.ReadyReplicas))
+	case st.Replicas > want || terminating > 0 && st.Replicas <= want && st.ReadyReplicas == st.Replicas && st.Replicas == want:
+		return shared.Converging(infrav1.ReasonTerminating, fmt.Sprintf("terminating %d instance(s)", max(terminating, int(st.Replicas-want))))
+	case st.Replicas < want || pl.create > 0:
+		return shared.Converging(infrav1.ReasonCreating, fmt.Sprintf("creating instances: %d/%d exist, %d ready", st.Replicas, want, st.ReadyReplicas))
+	default:
+		return shared.Converging(infrav1.ReasonProvisioning, fmt.Sprintf("waiting for instances to become ready: %d/%d ready", st.ReadyReplicas, want))
+	}
+}
+
+func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {
+	c := shared.FindCondition(st.Conditions, infrav1.ConditionDegraded)
+	return c != nil && c.Status == "True" &&
+		(c.Reason == infrav1.ReasonInstanceTerminated || c.Reason == infrav1.ReasonProvisioningTimeout)
+}
+
+// reportTimeouts names the instances this poll condemned for missing the provisioning timeout:
+// the condition says it only until another reason (a failed create) takes its place.
+func (r *Reconciler) reportTimeouts(s *infrav1.TalisInstanceSet, d decision) {
+	if len(d.plan.timedOut) > 0 {
+		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonProvisioningTimeout, "Observe",
+			"Instance(s) %s not ready within %s; terminating and replacing them", shared.DescribeIDs(d.plan.timedOut), d.spec.provisioning)
+	}
+}
+
+func vanishedIDs(v []infrav1.TalisInstance) []int64 {
+	out := make([]int64, len(v))
+	for i, in := range v {
+		out[i] = in.ID
+	}
+	return out
+}
+
+// reportSync emits events for what the snapshot revealed, and logs the create verdicts.
+func (r *Reconciler) reportSync(ctx context.Context, s *infrav1.TalisInstanceSet, sync syncResult) {
+	log := ctrl.LoggerFrom(ctx).V(1)
+	if len(sync.adopted) > 0 {
+		metrics.CountAdoptions(metrics.KindInstance, len(sync.adopted))
+		r.Recorder.Eventf(s, nil, "Normal", "Adopted", "Adopt", "Adopted instance(s) %s tagged for this set", shared.DescribeIDs(sync.adopted))
+	}
+	if pc := sync.confirmed; pc != nil {
+		log.Info("create confirmed by tag", "attempt", pc.Attempt)
+		r.Recorder.Eventf(s, nil, "Normal", "CreateConfirmed", "Create", "Found the instances of create attempt %d in Talis", pc.Attempt)
+	}
+	if pc := sync.notApplied; pc != nil {
+		log.Info("create not applied", "attempt", pc.Attempt, "requestedAt", pc.RequestedAt.Time)
+		r.Recorder.Eventf(s, nil, "Normal", "CreateNotApplied", "Create", "Create attempt %d made no instances in Talis; trying again", pc.Attempt)
+	}
+	if len(sync.late) > 0 {
+		log.Info("late create arrivals", "instances", sync.late)
+		r.Recorder.Eventf(s, nil, "Warning", "LateCreateFound", "Observe",
+			"Instance(s) %s of a create attempt already resolved reached Talis late; they count as the set's own, and any surplus is terminated", shared.DescribeIDs(sync.late))
+	}
+	if len(sync.undone) > 0 {
+		log.Info("terminate undone by a running create", "instances", sync.undone)
+		r.Recorder.Eventf(s, nil, "Warning", "TerminateUndone", "Observe",
+			"Talis brought instance(s) %s back after a terminate (their create was still running); terminating them again", shared.DescribeIDs(sync.undone))
+	}
+	if len(sync.vanished) > 0 {
+		metrics.CountDriftReplacements(len(sync.vanished))
+		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceTerminated, "Observe",
+			"Instance(s) %s were terminated outside Kubernetes; they will be replaced", shared.DescribeIDs(vanishedIDs(sync.vanished)))
+	}
+}
+
+// logDecision logs, at V(1), what a reconcile is about to record and then send.
+func logDecision(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, d decision) {
+	log := ctrl.LoggerFrom(ctx).V(1)
+	if !log.Enabled() {
+		return
+	}
+	if len(d.plan.condemn) > 0 {
+		log.Info("condemning instances", "instances", d.plan.condemn, "timedOut", d.plan.timedOut)
+	}
+	if len(d.plan.terminate) > 0 {
+		log.Info("terminating instances", "instances", d.plan.terminate, "project", p.Status.ProjectName)
+	}
+	if pc := d.pending; pc != nil {
+		log.Info("create attempt", "attempt", pc.Attempt, "count", pc.Count, "templateHash", pc.TemplateHash,
+			"project", p.Status.ProjectName, "generation", s.Generation)
+	}
+}

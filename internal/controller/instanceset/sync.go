@@ -1,0 +1,160 @@
+package instanceset
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// syncResult is what merging a Talis snapshot into a set's status found.
+type syncResult struct {
+	// createPending is true while an earlier create call's outcome is still unknown.
+	createPending bool
+	adopted       []int64
+	late          []int64                // instances of an attempt already resolved (creates.Late)
+	confirmed     *infrav1.PendingCreate // the pending create turned out to have created instances
+	notApplied    *infrav1.PendingCreate // the pending create turned out to have created nothing
+	vanished      []infrav1.TalisInstance
+	// undone are instances a terminate had been sent for that are live again: a create that was
+	// still running wrote its state over the terminate.
+	undone []int64
+}
+
+// syncWithSnapshot folds the live instances Talis reports for the set (tagged with its identity)
+// into status. It never forgets an instance unless a snapshot that started after the instance was
+// recorded no longer has it, and after a terminate, only once the instance's create can no longer
+// bring it back: a stale snapshot can delay what the operator learns, never make it create again
+// or lose track of an instance.
+func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live []*talis.Instance,
+	snapStart time.Time, w creates.Window, settle time.Duration) syncResult {
+	var res syncResult
+	mine := map[int64]*talis.Instance{}
+	owners := map[int64]creates.Ownership{}
+	attempts := map[int64]bool{}
+	for _, in := range live {
+		if o, ok := creates.ParseOwnership(in.Tags); ok && o.Identity == identity {
+			mine[int64(in.ID)] = in
+			owners[int64(in.ID)] = o
+			attempts[o.Attempt] = true
+		}
+	}
+
+	lastAttempt := st.LastCreateAttempt
+	if pc := st.PendingCreate; pc != nil {
+		switch creates.Judge(pc, attempts[pc.Attempt], snapStart, w) {
+		case creates.Applied:
+			res.confirmed = pc
+			st.PendingCreate = nil
+		case creates.NotApplied:
+			res.notApplied = pc
+			st.PendingCreate = nil
+		default:
+			res.createPending = true
+		}
+	}
+
+	kept := st.Instances[:0]
+	known := map[int64]bool{}
+	for _, inst := range st.Instances {
+		in, ok := mine[inst.ID]
+		if !ok {
+			if keep := missing(&inst, snapStart, settle, &res); !keep {
+				continue
+			}
+			kept = append(kept, inst)
+			known[inst.ID] = true
+			continue
+		}
+		if inst.TerminatedAt != nil {
+			// Back from terminated: send the terminate again as soon as the create is done.
+			inst.TerminatedAt, inst.TerminateRequestedAt = nil, nil
+			res.undone = append(res.undone, inst.ID)
+		}
+		observeInto(&inst, in, snapStart)
+		kept = append(kept, inst)
+		known[inst.ID] = true
+	}
+	st.Instances = kept
+
+	var confirmed int64
+	if res.confirmed != nil {
+		confirmed = res.confirmed.Attempt
+	}
+	for id, in := range mine {
+		if known[id] {
+			continue
+		}
+		o := owners[id]
+		inst := infrav1.TalisInstance{ID: id, CreateAttempt: o.Attempt, TemplateHash: o.TemplateHash,
+			CreatedAt: &metav1.Time{Time: snapStart}}
+		observeInto(&inst, in, snapStart)
+		st.Instances = append(st.Instances, inst)
+		switch creates.Classify(o.Attempt, lastAttempt, confirmed) {
+		case creates.Adopted:
+			res.adopted = append(res.adopted, id)
+		case creates.Late:
+			res.late = append(res.late, id)
+		}
+		// Attempt numbers continue after the highest one seen, so that a pending attempt can
+		// never be confirmed by an instance an earlier set of the same name made.
+		st.LastCreateAttempt = max(st.LastCreateAttempt, o.Attempt)
+	}
+	sort.Slice(st.Instances, func(i, j int) bool { return st.Instances[i].ID < st.Instances[j].ID })
+	slices.Sort(res.adopted)
+	slices.Sort(res.late)
+	slices.Sort(res.undone)
+	return res
+}
+
+// missing handles an instance status knows that the snapshot does not list (Talis keeps rows,
+// so it is terminated, or too new for the snapshot); it reports whether to keep the entry.
+func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Duration, res *syncResult) bool {
+	if recorded := inst.CreatedAt; recorded != nil && !snapStart.After(recorded.Add(creates.TimestampPrecision)) {
+		return true // the snapshot may predate the instance
+	}
+	if inst.TerminatingSince == nil {
+		res.vanished = append(res.vanished, *inst)
+		return false
+	}
+	// A create that finished (the instance was seen ready, or its task done) can no longer write
+	// over the terminate. Otherwise wait until it would have, watching for it to come back.
+	if inst.ReadyAt != nil || createFinished(*inst) {
+		return false
+	}
+	inst.State = string(talis.InstanceStatusTerminated)
+	if inst.TerminatedAt == nil {
+		inst.TerminatedAt = &metav1.Time{Time: snapStart}
+		return true
+	}
+	return !snapStart.After(inst.TerminatedAt.Add(settle + creates.TimestampPrecision))
+}
+
+func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time) {
+	// Clipped to the CRD's bounds: a longer value from Talis would fail every status write.
+	inst.Name = shared.Clip(in.Name, 64)
+	inst.State = shared.Clip(string(in.Status), 16)
+	inst.PublicIP = shared.Clip(in.PublicIP, 45)
+	inst.ProviderInstanceID = int64(in.ProviderInstanceID)
+	if in.Status == talis.InstanceStatusReady && inst.ReadyAt == nil {
+		inst.ReadyAt = &metav1.Time{Time: seen}
+	}
+}
+
+// instancesFromCreate records what a successful create call returned.
+func instancesFromCreate(created []*talis.Instance, pc *infrav1.PendingCreate, now time.Time) []infrav1.TalisInstance {
+	out := make([]infrav1.TalisInstance, 0, len(created))
+	for _, in := range created {
+		inst := infrav1.TalisInstance{ID: int64(in.ID), CreateAttempt: pc.Attempt, TemplateHash: pc.TemplateHash,
+			CreatedAt: &metav1.Time{Time: now}}
+		observeInto(&inst, in, now)
+		out = append(out, inst)
+	}
+	return out
+}

@@ -1,0 +1,248 @@
+package project
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+)
+
+// TalisProjectReconciler keeps a Talis project in step with a TalisProject.
+type Reconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Conns    *talisconn.Registry
+	Timing   shared.Timing
+}
+
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects/finalizers,verbs=update
+// Secrets (get, and list/watch for the metadata watch): no marker, as the generated role is
+// cluster-wide; config/rbac/secret_reader_role.yaml grants them cluster-wide or, with
+// config/watch-namespaces, per watched namespace.
+// The default --cluster-id is the UID of kube-system:
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get,resourceNames=kube-system
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var p infrav1.TalisProject
+	if err := r.Get(ctx, req.NamespacedName, &p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if shared.IsPaused(&p) {
+		return ctrl.Result{}, r.markPaused(ctx, &p)
+	}
+	if !p.DeletionTimestamp.IsZero() {
+		return r.reconcileDelete(ctx, &p)
+	}
+	if !controllerutil.ContainsFinalizer(&p, infrav1.Finalizer) {
+		if err := shared.PatchFinalizers(ctx, r.Client, &p, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+
+	before := p.Status.DeepCopy()
+	beforeReason := shared.SummaryReason(before.Conditions)
+	h, requeue := r.reconcileNormal(ctx, &p)
+	h.Apply(&p.Status.Conditions, p.Generation)
+	p.Status.ObservedGeneration = p.Generation
+	shared.RecordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
+	if !equality.Semantic.DeepEqual(before, &p.Status) {
+		if err := r.Status().Update(ctx, &p); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (shared.Health, time.Duration) {
+	recorded := p.Status.ProjectName // as stored
+	if p.Status.ProjectID == 0 && squatsDefault(p) {
+		return shared.StalledOn(infrav1.ReasonNameForbidden, fmt.Sprintf(
+			"spec.projectName %q has the form of another namespace's default Talis project name (<namespace>.<name>.<cluster>); choose a name that does not", p.Spec.ProjectName)), r.Timing.Resync
+	}
+	if renamed, h, ok := r.followRename(ctx, p); !ok {
+		return h, r.Timing.ErrorRetry
+	} else if renamed {
+		p.Status.ProjectName = ""
+	}
+	if p.Status.ProjectName == "" {
+		p.Status.ProjectName = r.talisProjectName(p)
+		p.Status.OwnerID = int64(r.Conns.OwnerID(p))
+		p.Status.Endpoint = r.Conns.URL(p)
+	}
+	if p.Status.Endpoint == "" {
+		// Recorded before endpoints were: the one it has been using.
+		p.Status.Endpoint = r.Conns.URL(p)
+	}
+	conn, err := r.Conns.ForProject(ctx, p)
+	if err != nil {
+		return shared.Problem("reading credentials", err), r.Timing.ErrorRetry
+	}
+	owner := uint(p.Status.OwnerID)
+	name := p.Status.ProjectName
+
+	got, err := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
+	switch {
+	case err == nil && p.Status.ProjectID == 0:
+		if h, ok := r.mayUse(ctx, p, &got); !ok {
+			return h, r.Timing.ErrorRetry
+		}
+		p.Status.ProjectID = int64(got.ID)
+	case err == nil:
+		p.Status.ProjectID = int64(got.ID)
+	case talis.IsNotFound(err) && p.Status.ProjectID != 0:
+		return shared.StalledOn(infrav1.ReasonProjectNotFound,
+			fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)), r.Timing.Resync
+	case talis.IsNotFound(err):
+		if h, ok := r.create(ctx, conn, p, recorded); !ok {
+			return h, r.Timing.ErrorRetry
+		}
+	default:
+		return shared.Problem("looking up the project", err), r.Timing.ErrorRetry
+	}
+	if h, drifted := r.drift(p); drifted {
+		return h, r.Timing.Resync
+	}
+	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), shared.Jitter(r.Timing.Resync)
+}
+
+func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, recorded string) (shared.Health, bool) {
+	name, owner := p.Status.ProjectName, uint(p.Status.OwnerID)
+	if h, inUse := r.inUse(ctx, p); inUse {
+		return h, false
+	}
+	config, err := configWithMarker(p, r.marker(p))
+	if err != nil {
+		return shared.StalledOn(infrav1.ReasonTalisRejected, err.Error()), false
+	}
+	if h, ok := r.recordName(ctx, p, recorded); !ok {
+		return h, false
+	}
+	params := talis.ProjectCreateParams{Name: name, Description: p.Spec.Description, OwnerID: owner, Config: config}
+	created, err := conn.Client.CreateProject(ctx, params)
+	if talis.IsAlreadyExists(err) {
+		// Ours from a create whose response was lost, or someone else's / a deleted one's name.
+		got, gerr := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
+		if gerr != nil {
+			return shared.StalledOn(infrav1.ReasonNameReserved,
+				fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name (it can be changed until a Talis project has been created for this object)", name)), false
+		}
+		if h, ok := r.mayUse(ctx, p, &got); !ok {
+			return h, false
+		}
+		p.Status.ProjectID = int64(got.ID)
+		return shared.Health{}, true
+	}
+	if err != nil {
+		return shared.Problem("creating the project", err), false
+	}
+	p.Status.ProjectID = int64(created.ID)
+	r.Recorder.Eventf(p, nil, "Normal", "Created", "Create", "Created Talis project %q (ID %d)", name, created.ID)
+	return shared.Health{}, true
+}
+
+func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProject) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(p, infrav1.Finalizer) {
+		return ctrl.Result{}, nil
+	}
+	var sets infrav1.TalisInstanceSetList
+	if err := r.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingFields{shared.ProjectRefIndex: p.Name}); err != nil {
+		return ctrl.Result{}, err
+	}
+	if n := len(sets.Items); n > 0 {
+		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n))
+		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+	}
+	inUse, err := r.usedByAnother(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if inUse && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+		r.Recorder.Eventf(p, nil, "Normal", "Kept", "Delete", "Kept Talis project %q: another TalisProject still uses it", p.Status.ProjectName)
+	}
+	if !inUse && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+		conn, err := r.Conns.ForProject(ctx, p)
+		var live []int64
+		if err == nil {
+			live, err = liveInstances(ctx, conn, p.Status.ProjectID)
+		}
+		if err == nil && len(live) > 0 {
+			h := shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
+				"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
+				p.Status.ProjectName, len(live), shared.DescribeIDs(live)))
+			r.Recorder.Eventf(p, nil, "Warning", h.Reason, "Delete", "%s", h.Message)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		}
+		if err == nil {
+			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
+		}
+		if err != nil {
+			h := shared.Problem("deleting the project", err)
+			r.Recorder.Eventf(p, nil, "Warning", h.Reason, "Delete", "%s", h.Message)
+			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		}
+		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
+	}
+	if err := shared.PatchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
+	r.Conns.Forget(p.UID)
+	return ctrl.Result{}, nil
+}
+
+// writeHealth writes the project's status with h applied to its conditions.
+func (r *Reconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h shared.Health) error {
+	h.Apply(&p.Status.Conditions, p.Generation)
+	return client.IgnoreNotFound(r.Status().Update(ctx, p))
+}
+
+// talisProjectName defaults the Talis name; Talis names are global, so the namespace and the
+// cluster are part of it.
+func (r *Reconciler) talisProjectName(p *infrav1.TalisProject) string {
+	if p.Spec.ProjectName != "" {
+		return p.Spec.ProjectName
+	}
+	return defaultProjectName(r.Conns.ClusterID(), p.Namespace, p.Name)
+}
+
+// SetupWithManager registers the controller; sets wake their project when they go away, and
+// API key Secrets the projects that name them.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&infrav1.TalisProject{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted()))).
+		// A deleting project waits for its sets: only their disappearance matters here.
+		Watches(&infrav1.TalisInstanceSet{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
+			s := o.(*infrav1.TalisInstanceSet)
+			return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}}}
+		}), builder.WithPredicates(predicate.Funcs{
+			CreateFunc: func(event.CreateEvent) bool { return false },
+			UpdateFunc: func(event.UpdateEvent) bool { return false },
+		})).
+		// A fixed (or broken) API key Secret is picked up at once; see CacheOptions for why
+		// metadata only.
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.projectsOfSecret)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("talisproject").
+		Complete(r)
+}

@@ -1,0 +1,98 @@
+package project
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// maxProjectName keeps default names within what spec.projectName accepts, so a default name
+// can always be written back as an explicit one (e.g. to adopt after an Orphan deletion).
+const maxProjectName = 128
+
+// defaultProjectName is "<namespace>.<name>.<cluster>". Talis names are global and sticky, so
+// two objects must never derive the same one: a namespace has no dot and the cluster part is
+// hex, so the namespace is everything before the first dot and the cluster everything after
+// the last, and no two (cluster, namespace, name) share a name. Names too long for Talis keep
+// the namespace and end in a hash of the full name instead. An empty cluster ID (tests) leaves
+// the cluster part out.
+func defaultProjectName(clusterID, namespace, name string) string {
+	full := namespace + "." + name
+	suffix := ""
+	if clusterID != "" {
+		suffix = "." + shortHash(clusterID, 5)
+	}
+	if len(full)+len(suffix) > maxProjectName {
+		h := "-" + shortHash(clusterID+"/"+namespace+"/"+name, 8)
+		full = full[:maxProjectName-len(suffix)-len(h)] + h
+	}
+	return full + suffix
+}
+
+// defaultShape matches default names with a cluster part; group 1 is the namespace.
+var defaultShape = regexp.MustCompile(`^([a-z0-9-]{1,63})\..+\.[0-9a-f]{10}$`)
+
+// squatsDefault reports whether an explicit spec.projectName has the shape of another
+// namespace's default name: taking it first would deny that namespace its project.
+func squatsDefault(p *infrav1.TalisProject) bool {
+	m := defaultShape.FindStringSubmatch(p.Spec.ProjectName)
+	return m != nil && m[1] != p.Namespace
+}
+
+func shortHash(s string, n int) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:n])
+}
+
+// markerKey is the key in the Talis project's config.settings that records which TalisProject
+// created it, so that adoption can be decided from Talis alone (after a restart, a lost create
+// response or an Orphan deletion).
+const markerKey = "talis-operator.infra.talis.io/created-by"
+
+func creatorMarker(clusterID, namespace, name string) string {
+	return clusterID + "/" + namespace + "/" + name
+}
+
+// configWithMarker is the config sent on create: the user's JSON object with the marker added
+// under settings.
+func configWithMarker(p *infrav1.TalisProject, marker string) (string, error) {
+	cfg := map[string]any{}
+	if p.Spec.Config != nil && len(p.Spec.Config.Raw) > 0 {
+		d := json.NewDecoder(bytes.NewReader(p.Spec.Config.Raw))
+		d.UseNumber() // keep large integers as they were written
+		if err := d.Decode(&cfg); err != nil {
+			return "", fmt.Errorf("spec.config is not a JSON object: %w", err)
+		}
+	}
+	settings, ok := cfg["settings"].(map[string]any)
+	if !ok {
+		if _, present := cfg["settings"]; present {
+			return "", fmt.Errorf("spec.config.settings must be a JSON object")
+		}
+		settings = map[string]any{}
+	}
+	settings[markerKey] = marker
+	cfg["settings"] = settings
+	out, err := json.Marshal(cfg)
+	return string(out), err
+}
+
+// markerOf reads the marker from a Talis project's config; "" when there is none.
+func markerOf(config string) string {
+	var cfg struct {
+		Settings map[string]json.RawMessage `json:"settings"`
+	}
+	if json.Unmarshal([]byte(config), &cfg) != nil {
+		return ""
+	}
+	var m string
+	if json.Unmarshal(cfg.Settings[markerKey], &m) != nil {
+		return ""
+	}
+	return m
+}
