@@ -146,15 +146,3 @@ func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time
 		inst.ReadyAt = &metav1.Time{Time: seen}
 	}
 }
-
-// instancesFromCreate records what a successful create call returned.
-func instancesFromCreate(created []*talis.Instance, pc *infrav1.PendingCreate, now time.Time) []infrav1.TalisInstance {
-	out := make([]infrav1.TalisInstance, 0, len(created))
-	for _, in := range created {
-		inst := infrav1.TalisInstance{ID: int64(in.ID), CreateAttempt: pc.Attempt, TemplateHash: pc.TemplateHash,
-			CreatedAt: &metav1.Time{Time: now}}
-		observeInto(&inst, in, now)
-		out = append(out, inst)
-	}
-	return out
-}

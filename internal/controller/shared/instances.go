@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/pkg/talis"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -32,7 +33,10 @@ func DescribeIDs(ids []int64) string {
 // maxListedIDs keeps a list under 250 bytes even with 20-digit IDs.
 const MaxListedIDs = 10
 
-func InstanceReady(in infrav1.TalisInstance) bool { return in.State == "ready" }
+// InstanceReady: Talis reports the instance ready.
+func InstanceReady(in infrav1.TalisInstance) bool {
+	return in.State == string(talis.InstanceStatusReady)
+}
 
 // setLabelValue is a set's name as a label value. A set's name may be longer than a label
 // value; such names are hashed, so selectors on it always parse.

@@ -1,0 +1,130 @@
+package instanceset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/talisconn"
+	"github.com/talis-operator/talis-operator/pkg/talis"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// submitCreate hands the call recorded in pc to the endpoint's batcher and returns at once: the
+// call goes out together with other sets' creates, never after pc's deadline, and its outcome
+// is held in memory until a later reconcile of the set records it. If this process dies first,
+// the intent stands and the instances are found by their tags, like after any lost response.
+func (r *Reconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) {
+	req := InstanceRequest(s, p, conn.OwnerID, pc)
+	key := client.ObjectKeyFromObject(s)
+	regarding := s.DeepCopy()
+	deadline := r.Timing.CreateWindow().Deadline(pc.RequestedAt.Time)
+	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
+	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
+		r.results.Put(key, r.createResult(regarding, pc, created, err))
+		if err != nil {
+			r.waker.wake(key) // a refused create is reported at once
+		}
+	})
+}
+
+// createResult turns what a create call returned into the result held for the set's next
+// reconcile (r.results.Outcome hands it over), and reports it in events.
+func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+	res := creates.Result{Attempt: pc.Attempt, Err: err}
+	metrics.CountCreate(int(pc.Count), err)
+	switch {
+	case err == nil:
+		res.Instances = instancesFromCreate(created, pc, time.Now())
+		r.Recorder.Eventf(regarding, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s",
+			len(created), pc.Attempt, shared.DescribeIDs(instanceIDs(created)))
+	case talis.IsAmbiguous(err):
+		r.Recorder.Eventf(regarding, nil, "Warning", infrav1.ReasonCreateOutcomeUnknown, "Create",
+			"Create call for %d instance(s) (attempt %d) failed in a way that may have created them; looking them up in Talis before trying again: %v", pc.Count, pc.Attempt, err)
+	}
+	return res
+}
+
+// createFailed handles a create that made nothing (Talis refused it, or it was never sent
+// because its deadline passed): the intent is cleared and the problem reported.
+func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
+	key := client.ObjectKeyFromObject(s)
+	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
+		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
+			st.PendingCreate = nil
+		}
+	}); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	r.results.Drop(key, res.Attempt)
+	if errors.Is(res.Err, talis.ErrDeadlinePassed) {
+		ctrl.LoggerFrom(ctx).V(1).Info("create not sent: its deadline passed", "attempt", res.Attempt)
+		r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
+			"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
+			res.Attempt, r.Timing.CreateWindow().Send)
+		return ctrl.Result{RequeueAfter: r.Timing.PollMin}, nil
+	}
+	h := talisProblem(p, conn, "creating instances", res.Err)
+	r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+	return r.finish(ctx, s, h, r.retryDelay(key, res.Err))
+}
+
+// talisProblem is problem, knowing that a not-found on a project's instances means the Talis
+// project itself is gone: nothing the operator retries can fix that.
+func talisProblem(p *infrav1.TalisProject, conn *talisconn.Connection, action string, err error) shared.Health {
+	if talis.IsNotFound(err) {
+		return shared.StalledOn(infrav1.ReasonProjectNotFound,
+			fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err))
+	}
+	return shared.Problem(action, err)
+}
+
+func InstanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner uint, pc *infrav1.PendingCreate) talis.InstanceRequest {
+	t := s.Spec.Template
+	req := talis.InstanceRequest{
+		OwnerID: owner, Provider: string(t.Provider), Region: t.Region, Size: t.Size, Image: t.Image,
+		Tags:        creates.Tags(s.Status.Identity, pc.Attempt, pc.TemplateHash, t.Tags),
+		ProjectName: p.Status.ProjectName, Name: fmt.Sprintf("%s-a%d", s.Name, pc.Attempt),
+		NumberOfInstances: int(pc.Count), Provision: t.Provision, PayloadPath: t.PayloadPath,
+		ExecutePayload: t.ExecutePayload, SSHKeyType: t.SSHKeyType, SSHKeyPath: t.SSHKeyPath,
+	}
+	if t.CPU != nil {
+		req.CPU = int(*t.CPU)
+	}
+	if t.Memory != nil {
+		req.Memory = int(*t.Memory)
+	}
+	for _, v := range t.Volumes {
+		req.Volumes = append(req.Volumes, talis.VolumeConfig{Name: v.Name, SizeGB: int(v.SizeGB), Region: v.Region, FileSystem: v.Filesystem, MountPoint: v.MountPoint})
+	}
+	return req
+}
+
+func instanceIDs(in []*talis.Instance) []int64 {
+	out := make([]int64, len(in))
+	for i, x := range in {
+		out[i] = int64(x.ID)
+	}
+	return out
+}
+
+// instancesFromCreate records what a successful create call returned.
+func instancesFromCreate(created []*talis.Instance, pc *infrav1.PendingCreate, now time.Time) []infrav1.TalisInstance {
+	out := make([]infrav1.TalisInstance, 0, len(created))
+	for _, in := range created {
+		inst := infrav1.TalisInstance{ID: int64(in.ID), CreateAttempt: pc.Attempt, TemplateHash: pc.TemplateHash,
+			CreatedAt: &metav1.Time{Time: now}}
+		observeInto(&inst, in, now)
+		out = append(out, inst)
+	}
+	return out
+}

@@ -1,0 +1,23 @@
+// Package instanceset reconciles TalisInstanceSets: it keeps their instances alive in Talis.
+//
+// A reconcile reads top to bottom in controller.go (fetch, pause, finalizer, project) and
+// reconcile.go (observe → decide → record → act).
+//
+//   - controller.go: the reconciler, Reconcile, the status write, watches.
+//   - reconcile.go: the phases of one poll; the order is what makes a crash safe.
+//   - create.go: the create protocol's Kubernetes side: the request, submitting it to the
+//     batcher, its outcome, a refused create (see internal/creates for the rest).
+//   - sync.go: folding a Talis snapshot into status.
+//   - plan.go: scale, rollout and replacement decisions.
+//   - status.go: counters, health, and the events a poll's findings make.
+//   - backoff.go: failed creates, their backoff and Stalled.
+//   - tasks.go: create task look-ups for late instances.
+//   - pacing.go: which status changes are detail, written at most every Timing.DetailWrite.
+//   - polls.go, writes.go: per-set memory (snapshot and poll interval, versions written over).
+//   - drift.go: the drift watch that wakes steady sets when Talis contradicts them.
+//   - waker.go: waking sets from outside the informers.
+//   - steps.go: the steps crash tests stop at.
+//   - project.go: the set's view of its TalisProject.
+//   - identity.go, template.go, summary.go, metrics.go: the set's identity, template hash,
+//     IP summary and selector, and instance metrics.
+package instanceset

@@ -1,0 +1,13 @@
+// Package project reconciles TalisProjects: it creates, adopts and deletes their Talis projects.
+//
+//   - controller.go: the reconciler, its reconcile (normal and delete) and its watches.
+//   - names.go: default Talis project names and the creator marker in a project's config.
+//   - ownership.go: whether a Talis project found under our name may be used.
+//   - rename.go: following spec.projectName before the project was created.
+//   - instances.go: the live instances left in a project being deleted.
+//   - secrets.go: waking projects when their API key Secret changes.
+//   - pause.go: the paused annotation.
+//
+// Status is written once per reconcile, at its end; the only other write records a new Talis
+// name before the create call that uses it (rename.go, recordName).
+package project
