@@ -19,6 +19,9 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 CRD_REF_DOCS_VERSION ?= v0.3.0
 CRD_REF_DOCS ?= $(LOCALBIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+# v2.15.0 is the newest whose go.mod asks for no more than Go 1.26.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 
 # Tests that need a control plane find it here; `make envtest` builds it from source once per machine.
 ENVTEST_ASSETS = $(LOCALBIN)/k8s/$(K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
@@ -60,6 +63,10 @@ fmt: ## go fmt.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: lint
+lint: $(GOLANGCI_LINT) ## Run golangci-lint with .golangci.yml.
+	$(GOLANGCI_LINT) run ./...
+
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail if generated files differ from what is committed.
 	@git diff --exit-code -- api config charts docs/api.md || { echo "generated files are stale: run 'make manifests generate' and commit"; exit 1; }
@@ -72,7 +79,7 @@ envtest: ## Build kube-apiserver and etcd from source into bin/k8s (cached per m
 test: test-quick test-chaos ## Run every test: test-quick, then the chaos suites (what CI runs).
 
 .PHONY: test-quick
-test-quick: manifests generate api-docs vet envtest helm-crds $(KUSTOMIZE) $(HELM) ## Unit, fuzz seeds, contract, envtest, render and reliability suites (~3 min warm).
+test-quick: manifests generate api-docs vet lint envtest helm-crds $(KUSTOMIZE) $(HELM) ## Unit, fuzz seeds, contract, envtest, render and reliability suites (~3 min warm).
 	@test -z "$$(gofmt -l api cmd internal pkg test 2>/dev/null)" || { echo "not gofmt-ed:"; gofmt -l api cmd internal pkg test; exit 1; }
 	@if [ -n "$${CI:-}" ]; then git diff --exit-code -- api config charts docs/api.md || { echo "generated files differ from 'make manifests generate': regenerate and commit"; exit 1; }; fi
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" KUSTOMIZE="$(KUSTOMIZE)" HELM="$(HELM)" go test -race -timeout $(TEST_TIMEOUT) ./... 2>&1 | tee $(LOCALBIN)/test-output.txt
@@ -116,6 +123,10 @@ $(KUSTOMIZE): | $(LOCALBIN)
 $(CRD_REF_DOCS): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
 	mv $(LOCALBIN)/crd-ref-docs $(CRD_REF_DOCS)
+
+$(GOLANGCI_LINT): | $(LOCALBIN)
+	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv $(LOCALBIN)/golangci-lint $(GOLANGCI_LINT)
 
 $(HELM): | $(LOCALBIN)
 	GOBIN=$(LOCALBIN) go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)

@@ -405,7 +405,7 @@ func firstCreates(emu *emulator.Server) map[string]time.Time {
 	first := map[string]time.Time{}
 	for _, e := range emu.Ledger() {
 		for _, t := range e.Tags {
-			if id, ok := strings.CutPrefix(t, "tio-set:"); ok {
+			if id, ok := harness.IdentityOfTag(t); ok {
 				if f, seen := first[id]; !seen || e.CreatedAt.Before(f) {
 					first[id] = e.CreatedAt
 				}

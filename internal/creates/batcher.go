@@ -27,7 +27,8 @@ const DefaultMaxBatchInstances = 500
 // crash safety does not change: each request carries its own set and attempt tags and its own
 // deadline, and the caller writes its intent before submitting it.
 type Batcher struct {
-	// MaxInstances caps the instances of one call (DefaultMaxBatchInstances if 0).
+	// MaxInstances caps the instances of one call (DefaultMaxBatchInstances if 0); the manager
+	// leaves it 0, tests lower it.
 	MaxInstances int
 
 	mu     sync.Mutex

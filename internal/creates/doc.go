@@ -1,5 +1,9 @@
-// Package creates owns the create lifecycle of an instance set, the part of the operator whose
-// order of steps decides whether an instance can ever be created twice:
+// Package creates holds the rules of an instance set's create lifecycle, the part of the operator
+// whose order of steps decides whether an instance can ever be created twice. The reconciler in
+// internal/controller/instanceset carries the steps out: it writes the intent (reconcile.go,
+// recordIntent), submits the call and turns its outcome into a Result or a cleared intent
+// (create.go), and applies the verdict and late arrivals while merging a snapshot (sync.go).
+// The steps:
 //
 //  1. Intent: before a create call, the set's status records a PendingCreate (attempt, count,
 //     RequestedAt), written with the resourceVersion the decision was based on.

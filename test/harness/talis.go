@@ -14,7 +14,8 @@ import (
 // The operator's ownership tags (internal/creates/tags.go), written out again on purpose: the
 // suites read the emulator's ledger with their own copy of the tag scheme, so a change to the
 // operator's tags that breaks identities fails the suites instead of silently moving both sides.
-// Do not import the operator's version here; hack/bench reads its sets' tags through this copy too.
+// Do not import the operator's version here; hack/bench reads its sets' tags through this copy too
+// (IdentityOfTag).
 const (
 	tagSet = "tio-set:"
 	tagTry = "tio-try:"
@@ -154,3 +155,6 @@ func AuditCreates(recs []Record, ledger []emulator.LedgerEntry, ids map[string]S
 	sort.Strings(a.Unexplained)
 	return a
 }
+
+// IdentityOfTag is the set identity a tio-set tag carries.
+func IdentityOfTag(tag string) (string, bool) { return strings.CutPrefix(tag, tagSet) }

@@ -10,7 +10,12 @@
 //     namespace deletion, terminate every instance and leave no finalizer behind;
 //   - leader_test.go: two managers with --leader-elect; the leader killed mid-scale-up, the next
 //     one stopped mid-scale-down; no duplicate, no leak, never two acting at once;
-//   - observation_test.go: no instance is declared late (and replaced) on a stale snapshot.
+//   - observation_test.go: no instance is declared late (and replaced) on a stale snapshot;
+//   - bounds_test.go: the largest status the CRD allows fits in one object; specs past the bounds
+//     are refused, through create and the scale subresource;
+//   - immutable_test.go: fields Talis cannot change stay unchanged through any sequence of patches;
+//   - upgrade_bounds_test.go: objects the unbounded CRDs allowed still work after the upgrade;
+//   - tenancy_test.go: API keys stay with their endpoints when every URL is allowed.
 //
 // The manager runs as a real process (built from ./cmd/manager by TestMain) against envtest's
 // kube-apiserver, as a user bound to the generated RBAC only; Talis is the in-process emulator.

@@ -119,7 +119,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 	default:
 		return shared.Problem("looking up the project", err), r.Timing.ErrorRetry
 	}
-	if h, drifted := r.drift(p); drifted {
+	if h, moved := r.connectionMoved(p); moved {
 		return h, r.Timing.Resync
 	}
 	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), shared.Jitter(r.Timing.Resync)

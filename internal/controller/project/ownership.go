@@ -68,10 +68,10 @@ func (r *Reconciler) usedByAnother(ctx context.Context, p *infrav1.TalisProject)
 	return false, nil
 }
 
-// drift reports a change of the URL or owner the spec and flags ask for since the project was
+// connectionMoved reports a change of the URL or owner the spec and flags ask for since the project was
 // created. Its instances live at the recorded endpoint under the recorded owner, which stay in
 // use: following the change would strand them.
-func (r *Reconciler) drift(p *infrav1.TalisProject) (shared.Health, bool) {
+func (r *Reconciler) connectionMoved(p *infrav1.TalisProject) (shared.Health, bool) {
 	if want := r.Conns.URL(p); !talisconn.SameURL(want, p.Status.Endpoint) {
 		return shared.ReadyButWarned(infrav1.ReasonEndpointChanged, fmt.Sprintf(
 			"the Talis URL is now %q (spec.connection.url or the manager's --talis-url) but this project and its instances live at %q, which stays in use; restore the setting, or create a new TalisProject for the new endpoint",

@@ -26,7 +26,8 @@ type Timing struct {
 	TerminateSettle time.Duration
 	// TerminateRetry is how long a terminated instance may stay live before the call is repeated.
 	TerminateRetry time.Duration
-	// MaxCreateBatch caps the instances requested by one create call.
+	// MaxCreateBatch caps the instances one set asks for in one create intent; the batcher may
+	// put several sets' intents into one call, up to its own cap (creates.DefaultMaxBatchInstances).
 	MaxCreateBatch int
 	// MissingProjectGrace is how long after a set is created a missing TalisProject is only
 	// waited for: applied together, the set often lands first.
