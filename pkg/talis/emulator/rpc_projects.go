@@ -92,15 +92,17 @@ func (s *Server) projectCreate(w http.ResponseWriter, req *RPCRequest) {
 		}
 		return
 	}
-	now := nowNano()
+	now, exact := insertTime()
 	st.projects = append(st.projects, project{
 		ownerID: uint64(p.OwnerID), name: p.Name, description: p.Description, config: p.Config,
 		createdAt: now, updatedAt: now,
 	})
 	id := uint64(len(st.projects))
 	st.projByName[p.Name] = id
-	out := renderProject(id, &st.projects[id-1])
+	row := st.projects[id-1]
 	st.mu.Unlock()
+	row.createdAt, row.updatedAt = exact, exact
+	out := renderProject(id, &row)
 	writeRPCOK(w, out, req.ID)
 }
 

@@ -182,6 +182,13 @@ func nowNano() int64 {
 	return n - n%1000
 }
 
+// insertTime returns the stored time and the one a create answers with:
+// upstream answers with the row it inserted, still in Go's nanoseconds.
+func insertTime() (stored, answered int64) {
+	n := time.Now().UnixNano()
+	return n - n%1000, n
+}
+
 func ts(n int64) time.Time {
 	if n == 0 {
 		return time.Time{}
