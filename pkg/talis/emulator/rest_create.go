@@ -72,7 +72,7 @@ func (s *Server) createInstances(c *reqCtx) {
 			}
 			in := instance{spec: sp, name: name, createdAt: now, updatedAt: now, status: stPending, payload: ps}
 			st.instances = append(st.instances, in)
-			st.scan.insert(uint64(len(st.instances)), &st.instances[len(st.instances)-1])
+			st.scan.insert(uint64(len(st.instances)))
 			st.projInstances[sp.projectID] = append(st.projInstances[sp.projectID], uint64(len(st.instances)))
 			rows = append(rows, in)
 		}

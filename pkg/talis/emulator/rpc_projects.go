@@ -198,7 +198,7 @@ func (s *Server) projectListInstances(w http.ResponseWriter, req *RPCRequest) {
 		writeRPCError(w, http.StatusInternalServerError, "Failed to list project instances", "record not found", req.ID)
 		return
 	}
-	ids := pageOf(st.projInstances[pid], offset)
+	ids := pageOf(st.scan.sorted(st.projInstances[pid]), offset)
 	copies := make([]instance, len(ids))
 	for i, id := range ids {
 		copies[i] = st.instances[id-1]

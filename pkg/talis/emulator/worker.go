@@ -66,6 +66,9 @@ func (s *Server) fire(batch []event) {
 		if t.gen != e.gen || t.phase == phIdle {
 			continue
 		}
+		if t.phase != phPickup || t.status == tsPending {
+			st.taskScan.update(e.task) // every step but a skipped pickup writes the row
+		}
 		switch t.phase {
 		case phPickup:
 			s.pickup(e.task, t, f, now)
@@ -279,6 +282,7 @@ func (s *Server) recoverTasks() {
 			t.status = tsPending
 			t.attempts++
 			t.lockedAt, t.updatedAt = 0, now
+			st.taskScan.update(uint64(i + 1))
 		}
 		if t.status == tsPending && t.attempts < 10 {
 			s.schedulePickup(uint64(i+1), t)
