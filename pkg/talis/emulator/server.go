@@ -4,10 +4,6 @@ Copyright 2026 The talis-operator Authors.
 Licensed under the Apache License, Version 2.0.
 */
 
-// Package emulator is an in-memory emulator of the Talis API server that
-// speaks its wire protocol (quirks included, see docs/talis-client.md),
-// runs an asynchronous lifecycle worker and injects faults for tests.
-// It is an independent implementation: it must not import pkg/talis.
 package emulator
 
 import (
