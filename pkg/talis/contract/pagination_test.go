@@ -196,8 +196,10 @@ func sortedUints(v []uint) []uint { slices.Sort(v); return v }
 // rows updated between two pages can be skipped (measured upstream: 13
 // of 1,332 listInstances pagings while instances went ready); the
 // iterators drop repeats but cannot see skipped rows.
+//
+// Not parallel: 120 instances with no dispatch cap would crowd the
+// paced-client checks of TestRateLimited429 off the CPU.
 func TestRPCPagingWhileRowsChange(t *testing.T) {
-	t.Parallel()
 	// Creates are picked up, then stay pending; terminates are quick.
 	stuck := emulator.Delays{Pickup: time.Millisecond, Create: time.Hour, Ready: time.Hour, Provision: time.Hour, Terminate: time.Millisecond}
 	e := newEnv(t, emulator.Config{Delays: stuck, TasksPerSecond: -1}, nil)
