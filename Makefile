@@ -174,7 +174,8 @@ helm-lint: helm-crds $(HELM) ## Lint the Helm chart.
 
 .PHONY: demo
 demo: envtest build ## Walk through the operator on a local apiserver + etcd and the Talis emulator (KEEP=1 keeps it running).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./hack/demo --manager $(LOCALBIN)/manager
+	go build -o $(LOCALBIN)/demo ./hack/demo
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" exec $(LOCALBIN)/demo --manager $(LOCALBIN)/manager </dev/null
 
 ##@ Benchmarks
 

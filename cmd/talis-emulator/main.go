@@ -43,7 +43,7 @@ func parse(args []string) (string, emulator.Config, error) {
 		dupStyle    = fs.String("duplicate-style", "postgres", `unique-violation errors: "postgres" or "sqlite"`)
 		noQuirk     = fs.Bool("disable-race-quirk", false, "do not let a finishing create overwrite a concurrent termination")
 		tasksPerSec = fs.Int("tasks-per-second", emulator.UpstreamTasksPerSecond, "tasks of one priority (creates, terminates) the worker starts per second, as upstream's dispatcher; negative = no cap")
-		stableOrder = fs.Bool("stable-list-order", false, "list instances in id order even while rows change (upstream does not)")
+		stableOrder = fs.Bool("stable-list-order", false, "list instances and tasks (instance lists, project.listInstances, task.list) in id order even while rows change (upstream does not)")
 		downtime    = fs.Duration("restart-downtime", 0, "listener downtime of POST /emulator/restart (default 500ms)")
 		faultsJSON  = fs.String("faults", "", `fault plan as JSON (same as PUT /emulator/faults), or @file`)
 		errRate     = fs.Float64("error-rate", 0, "500 rate on every route (route-shaped bodies)")

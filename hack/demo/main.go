@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 	"github.com/talis-operator/talis-operator/test/harness"
 )
@@ -21,6 +23,9 @@ func main() {
 	keep := flag.Bool("keep", os.Getenv("KEEP") == "1", "keep everything running after the walk-through (or KEEP=1)")
 	manager := flag.String("manager", "bin/manager", "manager binary")
 	flag.Parse()
+	// Stop (and stop what this started) with the make that ran us, even if it was SIGKILLed: a
+	// demo left running would hold the caller's terminal or pipe open.
+	_ = unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0)
 	if err := run(*keep, *manager); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)

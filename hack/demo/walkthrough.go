@@ -32,7 +32,10 @@ type walkthrough struct {
 // the command the kept demo prints then makes a project whose name was never used.
 const demoNamespace = "talis-demo"
 
-var setKey = client.ObjectKey{Namespace: demoNamespace, Name: "web"}
+var (
+	setKey     = client.ObjectKey{Namespace: demoNamespace, Name: "web"}
+	outputsKey = client.ObjectKey{Namespace: demoNamespace, Name: "web-hosts"}
+)
 
 func (w *walkthrough) run(ctx context.Context) error {
 	step("kubectl create namespace " + demoNamespace + " && kubectl apply -n " + demoNamespace + " -k config/samples/  (a TalisProject and a TalisInstanceSet of 3)")
@@ -92,6 +95,13 @@ func (w *walkthrough) run(ctx context.Context) error {
 			return fmt.Errorf("objects still present after 2 minutes")
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+
+	// A cluster's garbage collector deletes the outputs ConfigMap with its set (an owner reference);
+	// this control plane runs no controller-manager, so the walk-through deletes it as the GC would.
+	step("kubectl -n " + demoNamespace + " delete configmap web-hosts  (a cluster's garbage collector does this; the demo's control plane has none)")
+	if err := w.c.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: outputsKey.Namespace, Name: outputsKey.Name}}); client.IgnoreNotFound(err) != nil {
+		return err
 	}
 
 	step("What is left in Talis (the emulator's ledger of every instance ever created)")
@@ -188,7 +198,7 @@ func (w *walkthrough) showOutputs(ctx context.Context, n int) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var cm corev1.ConfigMap
-		err := w.c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "web-hosts"}, &cm)
+		err := w.c.Get(ctx, outputsKey, &cm)
 		if client.IgnoreNotFound(err) != nil {
 			return err
 		}

@@ -30,13 +30,15 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("405 without Allow, as upstream's router", func(t *testing.T) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, e.url+"/api/v1/instances", nil)
-		resp, err := http.DefaultClient.Do(req)
-		noErr(t, err)
-		_ = resp.Body.Close()
-		if _, ok := resp.Header["Allow"]; resp.StatusCode != http.StatusMethodNotAllowed || ok {
-			t.Errorf("PUT /api/v1/instances: %d, Allow %q", resp.StatusCode, resp.Header.Values("Allow"))
+	t.Run("405 carries Allow, as upstream's router", func(t *testing.T) {
+		for _, tc := range [][3]string{{http.MethodPut, "/api/v1/instances", "GET, HEAD, POST, DELETE"}, {http.MethodGet, "/api/v1", "POST"}} {
+			req, _ := http.NewRequestWithContext(ctx, tc[0], e.url+tc[1], nil)
+			resp, err := http.DefaultClient.Do(req)
+			noErr(t, err)
+			_ = resp.Body.Close()
+			if got := resp.Header.Values("Allow"); resp.StatusCode != http.StatusMethodNotAllowed || len(got) != 1 || got[0] != tc[2] {
+				t.Errorf("%s %s: %d, Allow %q, want %q", tc[0], tc[1], resp.StatusCode, got, tc[2])
+			}
 		}
 	})
 

@@ -40,10 +40,10 @@ var typeNames = strings.NewReplacer(
 
 func decodeMsg(err error) string { return typeNames.Replace(err.Error()) }
 
-// isJSONContentType ports Fiber v2's BodyParser check: vendor types are
-// folded (application/vnd.x+json → application/json), parameters dropped,
-// then the type must end in "json".
-func isJSONContentType(ct string) bool {
+// mediaType ports Fiber v2's BodyParser normalisation: lower case, vendor
+// types folded (application/vnd.x+json → application/json), parameters
+// dropped.
+func mediaType(ct string) string {
 	ct = strings.ToLower(ct)
 	if plus := strings.IndexByte(ct, '+'); plus >= 0 {
 		semi := strings.IndexByte(ct, ';')
@@ -66,15 +66,20 @@ func isJSONContentType(ct string) bool {
 	if semi := strings.IndexByte(ct, ';'); semi >= 0 {
 		ct = ct[:semi]
 	}
-	return strings.HasSuffix(ct, "json")
+	return ct
 }
 
-// decodeBody parses a request body the way the handlers' BodyParser does.
+// decodeBody parses a request body the way the handlers' BodyParser does
+// (XML and multipart bodies are not modelled: they answer as unknown types).
 func decodeBody(r *http.Request, body []byte, out any) error {
-	if !isJSONContentType(r.Header.Get("Content-Type")) {
-		return errUnprocessable
+	ct := r.Header.Get("Content-Type")
+	switch mt := mediaType(ct); {
+	case strings.HasSuffix(mt, "json"):
+		return json.Unmarshal(body, out)
+	case strings.HasPrefix(mt, formType):
+		return decodeForm(ct, body, out)
 	}
-	return json.Unmarshal(body, out)
+	return errUnprocessable
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

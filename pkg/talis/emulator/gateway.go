@@ -104,7 +104,7 @@ func (s *Server) dispatch(c *reqCtx, m match, raw string) {
 		notFound(c.w, c.r.Method, raw)
 		return
 	case !m.allowed:
-		methodNotAllowed(c.w)
+		methodNotAllowed(c.w, m.allow)
 		return
 	}
 	switch m.kind {

@@ -83,7 +83,8 @@ func TestMockProvidersHaveNoPublicIP(t *testing.T) {
 	}
 	tk := waitTask(t, base, ins[1].ID, "create_instances", "failed")
 	wantErr := "worker: instance ID 2 has no public IP, can't provision"
-	if tk.Error != "\n"+wantErr || tk.Logs != "\n❌ high priority worker 3 failed to process create instance task 2: "+wantErr {
+	line := "\n❌ high priority worker 3 failed to process create instance task 2: " + wantErr
+	if tk.Error != "\n"+wantErr || tk.Logs != line+line {
 		t.Fatalf("%+v", tk)
 	}
 	if got := getInst(t, base, ins[1].ID); got.Status != "provisioning" || got.PublicIP != "" || got.ProviderInstanceID != 0 {

@@ -39,8 +39,8 @@ type VolumeDetail struct {
 	MountPoint string `json:"mount_point"`
 }
 
-// InstanceRequest is one element of the create body and, re-encoded, the
-// payload of a create_instances task (key order follows captured output).
+// InstanceRequest is one element of the create body and, re-encoded in
+// jsonb key order, the payload of a create_instances task.
 type InstanceRequest struct {
 	Name               string         `json:"name,omitempty"`
 	OwnerID            uint           `json:"owner_id"`

@@ -92,10 +92,10 @@ func renderTask(id uint64, t *task, in *instance) Task {
 	return out
 }
 
-// createPayload is the stored InstanceRequest: the request's name (not
-// the instance's "-N" one), the instance id and, after the first instance
-// of a request element, its index in the element; action forced to
-// "create", everything else as requested.
+// createPayload is the stored InstanceRequest as jsonb returns it: the
+// request's name (not the instance's "-N" one), the instance id and, after
+// the first instance of a request element, its index in the element;
+// action forced to "create", everything else as requested.
 func createPayload(id uint64, in *instance) json.RawMessage {
 	sp := in.spec
 	req := InstanceRequest{
@@ -121,7 +121,7 @@ func createPayload(id uint64, in *instance) json.RawMessage {
 		Action:            "create",
 	}
 	b, _ := json.Marshal(req)
-	return b
+	return jsonbOrder(b)
 }
 
 func ipString(ip uint32) string {

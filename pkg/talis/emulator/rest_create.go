@@ -9,7 +9,6 @@ package emulator
 import (
 	"fmt"
 	"net/http"
-	"time"
 )
 
 // createInstances is POST /api/v1/instances: validate everything, look up
@@ -55,8 +54,7 @@ func (s *Server) createInstances(c *reqCtx) {
 	// Upstream answers with the rows it just inserted, whose timestamps
 	// still carry Go's nanoseconds; PostgreSQL keeps microseconds, which is
 	// what every later read shows.
-	exact := time.Now().UnixNano()
-	now := exact - exact%1000
+	now, exact := insertTime()
 	first := uint64(len(st.instances)) + 1
 	rows := make([]instance, 0, total)
 	for i := range reqs {
@@ -74,7 +72,7 @@ func (s *Server) createInstances(c *reqCtx) {
 			}
 			in := instance{spec: sp, name: name, createdAt: now, updatedAt: now, status: stPending, payload: ps}
 			st.instances = append(st.instances, in)
-			st.scan.insert(uint64(len(st.instances)), &st.instances[len(st.instances)-1])
+			st.scan.insert(uint64(len(st.instances)))
 			st.projInstances[sp.projectID] = append(st.projInstances[sp.projectID], uint64(len(st.instances)))
 			rows = append(rows, in)
 		}

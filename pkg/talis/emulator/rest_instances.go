@@ -70,7 +70,7 @@ func (s *Server) selectInstances(f instanceFilter) ([]uint64, []instance) {
 	skip := max(f.offset, 0)
 	var ids []uint64
 	var rows []instance
-	st.scan.each(st.instances, func(id uint64) bool {
+	st.scan.each(len(st.instances), func(id uint64) bool {
 		in := &st.instances[id-1]
 		if f.status >= 0 {
 			if int(in.status) != f.status {

@@ -61,8 +61,9 @@ type match struct {
 	kind    routeKind
 	name    string // stable, low-cardinality route name for stats/faults
 	param   string
-	found   bool // some pattern matches the path
-	allowed bool // ...and the method
+	found   bool   // some pattern matches the path
+	allowed bool   // ...and the method
+	allow   string // the path's other methods, for a 405
 }
 
 // normalizePath emulates fasthttp's path normalisation (collapse "//",
@@ -118,9 +119,35 @@ func matchRoute(method, path string) match {
 		}
 	}
 	if first != nil {
+		first.allow = allowHeader(method, segs)
 		return *first
 	}
 	return match{name: method + " (unmatched)"}
+}
+
+// fiberMethods is Fiber's default method order, which its Allow follows.
+var fiberMethods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+
+// allowHeader lists, like Fiber's 405, every method but the request's
+// that some route of this path registers (HEAD with each GET).
+func allowHeader(method string, segs []string) string {
+	var out []string
+	for _, m := range fiberMethods {
+		if m == method {
+			continue
+		}
+		for _, p := range patterns {
+			_, has := p.methods[m]
+			if m == http.MethodHead {
+				_, has = p.methods[http.MethodGet]
+			}
+			if _, ok := matchSegs(p.segs, segs); has && ok {
+				out = append(out, m)
+				break
+			}
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func matchSegs(pat, segs []string) (string, bool) {
@@ -148,8 +175,8 @@ func notFound(w http.ResponseWriter, method, rawPath string) {
 	writePlain(w, http.StatusNotFound, "Cannot "+method+" "+html.EscapeString(rawPath))
 }
 
-// methodNotAllowed answers like Fiber: no Allow header (Go's ServeMux
-// would add one).
-func methodNotAllowed(w http.ResponseWriter) {
+// methodNotAllowed answers like Fiber, whose 405 carries an Allow header.
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
 	writePlain(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 }

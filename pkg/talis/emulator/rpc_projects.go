@@ -92,15 +92,17 @@ func (s *Server) projectCreate(w http.ResponseWriter, req *RPCRequest) {
 		}
 		return
 	}
-	now := nowNano()
+	now, exact := insertTime()
 	st.projects = append(st.projects, project{
 		ownerID: uint64(p.OwnerID), name: p.Name, description: p.Description, config: p.Config,
 		createdAt: now, updatedAt: now,
 	})
 	id := uint64(len(st.projects))
 	st.projByName[p.Name] = id
-	out := renderProject(id, &st.projects[id-1])
+	row := st.projects[id-1]
 	st.mu.Unlock()
+	row.createdAt, row.updatedAt = exact, exact
+	out := renderProject(id, &row)
 	writeRPCOK(w, out, req.ID)
 }
 
@@ -196,7 +198,7 @@ func (s *Server) projectListInstances(w http.ResponseWriter, req *RPCRequest) {
 		writeRPCError(w, http.StatusInternalServerError, "Failed to list project instances", "record not found", req.ID)
 		return
 	}
-	ids := pageOf(st.projInstances[pid], offset)
+	ids := pageOf(st.scan.sorted(st.projInstances[pid]), offset)
 	copies := make([]instance, len(ids))
 	for i, id := range ids {
 		copies[i] = st.instances[id-1]

@@ -73,12 +73,14 @@ func (s *Server) sshKeyCreate(w http.ResponseWriter, req *RPCRequest) {
 			s.uniqueViolation("idx_sshkey_owner_name", "ssh_keys.owner_id, ssh_keys.name"), req.ID)
 		return
 	}
-	now := nowNano()
+	now, exact := insertTime()
 	st.sshKeys = append(st.sshKeys, sshKey{ownerID: idx.owner, name: p.Name, publicKey: p.PublicKey, createdAt: now, updatedAt: now})
 	id := uint64(len(st.sshKeys))
 	st.keyIndex[idx] = id
-	out := renderSSHKey(id, &st.sshKeys[id-1])
+	row := st.sshKeys[id-1]
 	st.mu.Unlock()
+	row.createdAt, row.updatedAt = exact, exact
+	out := renderSSHKey(id, &row)
 	writeRPCOK(w, out, req.ID)
 }
 

@@ -95,7 +95,7 @@ func (s *Server) taskList(w http.ResponseWriter, req *RPCRequest) {
 		return
 	}
 	var ids []uint64
-	for _, id := range st.projTasks[pid] {
+	for _, id := range st.taskScan.sorted(st.projTasks[pid]) {
 		if st.tasks[id-1].ownerID == AdminID {
 			ids = append(ids, id)
 		}
@@ -128,6 +128,7 @@ func (s *Server) taskTerminate(w http.ResponseWriter, req *RPCRequest) {
 	if id <= uint64(len(s.st.tasks)) && s.st.tasks[id-1].ownerID == AdminID {
 		t := &s.st.tasks[id-1]
 		t.status, t.updatedAt = tsTerminated, nowNano()
+		s.st.taskScan.update(id)
 	}
 	s.st.mu.Unlock()
 	writeRPCOK(w, nil, req.ID)

@@ -6,26 +6,32 @@ Licensed under the Apache License, Version 2.0.
 
 package emulator
 
-import "math/rand/v2"
+import (
+	"cmp"
+	"math/rand/v2"
+	"slices"
+)
 
-// Upstream lists instances with LIMIT/OFFSET and no ORDER BY, so rows
-// come in PostgreSQL's heap order: an updated row that does not fit its
-// page moves to the end of the table. Paging while rows change then
-// skips a row (everything after a moved row slides back one place) and
-// returns the moved one twice; measured upstream, one full paging in 50
-// missed a row. scanOrder models that heap order.
+// Upstream lists instances and tasks with LIMIT/OFFSET and no ORDER BY,
+// so rows come in PostgreSQL's heap order: an updated row that does not
+// fit its page moves to the end of the table. Paging while rows change
+// then skips a row (everything after a moved row slides back one place)
+// and returns the moved one twice; measured upstream, one full paging in
+// 50 missed a row, and task.list returned ids [2,1,4,3,5]. scanOrder
+// models that heap order for one table.
 
-// scanEntry is one position in heap order; stale once its instance has
-// moved on (scanKey no longer matches).
+// scanEntry is one position in heap order; stale once its row has moved
+// on (its key no longer matches).
 type scanEntry struct {
 	id  uint64
 	key uint64
 }
 
-// scanOrder keeps instances in heap order; guarded by st.mu.
+// scanOrder keeps one table's rows in heap order; guarded by st.mu.
 type scanOrder struct {
 	moves *rand.Rand // nil: id order, rows never move
 	log   []scanEntry
+	keys  []uint64 // current key of each row (id-1)
 	next  uint64
 	stale int
 }
@@ -37,28 +43,31 @@ func newScanOrder(stable bool, seed uint64) scanOrder {
 	return scanOrder{moves: rand.New(rand.NewPCG(seed, seed^0x2545f4914f6cdd1d))}
 }
 
-// insert places a new row at the end of the heap.
-func (o *scanOrder) insert(id uint64, in *instance) {
+// insert places a new or moved row at the end of the heap.
+func (o *scanOrder) insert(id uint64) {
 	if o.moves == nil {
 		return
 	}
 	o.next++
-	in.scanKey = o.next
+	for uint64(len(o.keys)) < id {
+		o.keys = append(o.keys, 0)
+	}
+	o.keys[id-1] = o.next
 	o.log = append(o.log, scanEntry{id, o.next})
 }
 
 // update moves an updated row to the end of the heap half of the time;
 // the other half it fits its page (a HOT update) and stays put.
-func (o *scanOrder) update(id uint64, in *instance, rows []instance) {
+func (o *scanOrder) update(id uint64) {
 	if o.moves == nil || o.moves.IntN(2) == 0 {
 		return
 	}
 	o.stale++
-	o.insert(id, in)
+	o.insert(id)
 	if o.stale > len(o.log)/2+1024 {
 		live := o.log[:0]
 		for _, e := range o.log {
-			if rows[e.id-1].scanKey == e.key {
+			if o.keys[e.id-1] == e.key {
 				live = append(live, e)
 			}
 		}
@@ -66,11 +75,10 @@ func (o *scanOrder) update(id uint64, in *instance, rows []instance) {
 	}
 }
 
-// each calls fn with every instance id in heap order until fn returns
-// false; caller holds st.mu at least for reading.
-func (o *scanOrder) each(rows []instance, fn func(id uint64) bool) {
+// each calls fn with the ids 1..n in heap order until fn returns false.
+func (o *scanOrder) each(n int, fn func(id uint64) bool) {
 	if o.moves == nil {
-		for i := range rows {
+		for i := range n {
 			if !fn(uint64(i + 1)) {
 				return
 			}
@@ -78,8 +86,19 @@ func (o *scanOrder) each(rows []instance, fn func(id uint64) bool) {
 		return
 	}
 	for _, e := range o.log {
-		if rows[e.id-1].scanKey == e.key && !fn(e.id) {
+		if o.keys[e.id-1] == e.key && !fn(e.id) {
 			return
 		}
 	}
+}
+
+// sorted returns ids (in id order, e.g. one project's rows) in heap
+// order: the whole table's order filtered, without a full scan.
+func (o *scanOrder) sorted(ids []uint64) []uint64 {
+	if o.moves == nil {
+		return ids
+	}
+	out := slices.Clone(ids)
+	slices.SortFunc(out, func(a, b uint64) int { return cmp.Compare(o.keys[a-1], o.keys[b-1]) })
+	return out
 }

@@ -4,10 +4,6 @@ Copyright 2026 The talis-operator Authors.
 Licensed under the Apache License, Version 2.0.
 */
 
-// Package emulator is an in-memory emulator of the Talis API server that
-// speaks its wire protocol (quirks included, see docs/talis-client.md),
-// runs an asynchronous lifecycle worker and injects faults for tests.
-// It is an independent implementation: it must not import pkg/talis.
 package emulator
 
 import (
@@ -32,10 +28,11 @@ type Config struct {
 	// DisableRaceQuirk stops a finishing create from overwriting a
 	// concurrent termination (upstream quirk, section 5.2, on by default).
 	DisableRaceQuirk bool
-	// StableListOrder lists instances in id order whatever changed. Off
-	// by default because upstream's order is not stable: it pages with
-	// LIMIT/OFFSET and no ORDER BY, so paging while rows change can skip
-	// or repeat a row (see scanorder.go), and clients must cope.
+	// StableListOrder lists instances (GET /api/v1/instances and its
+	// variants, project.listInstances) and task.list in id order whatever
+	// changed. Off by default because upstream's order is not stable: it
+	// pages with LIMIT/OFFSET and no ORDER BY, so paging while rows change
+	// can skip or repeat a row (see scanorder.go), and clients must cope.
 	StableListOrder bool
 	// DuplicateProjectStyle selects the DB error of unique violations:
 	// "postgres" (default, production) or "sqlite".
@@ -129,6 +126,7 @@ func New(cfg Config) *Server {
 		quit:      make(chan struct{}),
 	}
 	s.st.scan = newScanOrder(cfg.StableListOrder, cfg.Seed)
+	s.st.taskScan = newScanOrder(cfg.StableListOrder, cfg.Seed+1)
 	s.sched = newScheduler(s.fire)
 	s.resetDispatch()
 	s.SetFaults(cfg.Faults)

@@ -88,7 +88,6 @@ type instance struct {
 	terminatedAt int64
 	providerID   int64 // provider_instance_id
 	createTask   uint64
-	scanKey      uint64 // position in heap order, see scanorder.go
 	ip           uint32
 	status       uint8
 	payload      uint8 // payload status
@@ -161,7 +160,8 @@ type store struct {
 	keyIndex      map[sshKeyIndex]uint64
 	ipNext        uint64
 	statusCount   [6]int64
-	scan          scanOrder
+	scan          scanOrder // instances
+	taskScan      scanOrder
 }
 
 func newStore() *store {
@@ -180,6 +180,13 @@ func newStore() *store {
 func nowNano() int64 {
 	n := time.Now().UnixNano()
 	return n - n%1000
+}
+
+// insertTime returns the stored time and the one a create answers with:
+// upstream answers with the row it inserted, still in Go's nanoseconds.
+func insertTime() (stored, answered int64) {
+	n := time.Now().UnixNano()
+	return n - n%1000, n
 }
 
 func ts(n int64) time.Time {
@@ -214,7 +221,7 @@ func (st *store) liveProject(owner uint64, name string) (uint64, *project) {
 // setStatus updates an instance row (which may move it in heap order).
 func (st *store) setStatus(id uint64, s uint8, now int64) {
 	in := &st.instances[id-1]
-	st.scan.update(id, in, st.instances)
+	st.scan.update(id)
 	st.statusCount[in.status]--
 	st.statusCount[s]++
 	if in.status == stTerminated && s != stTerminated {
@@ -227,6 +234,7 @@ func (st *store) setStatus(id uint64, s uint8, now int64) {
 func (st *store) addTask(t task) uint64 {
 	st.tasks = append(st.tasks, t)
 	id := uint64(len(st.tasks))
+	st.taskScan.insert(id)
 	st.projTasks[t.projectID] = append(st.projTasks[t.projectID], id)
 	return id
 }

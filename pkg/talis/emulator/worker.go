@@ -66,6 +66,9 @@ func (s *Server) fire(batch []event) {
 		if t.gen != e.gen || t.phase == phIdle {
 			continue
 		}
+		if t.phase != phPickup || t.status == tsPending {
+			st.taskScan.update(e.task) // every step but a skipped pickup writes the row
+		}
 		switch t.phase {
 		case phPickup:
 			s.pickup(e.task, t, f, now)
@@ -89,11 +92,15 @@ func (s *Server) complete(t *task, now int64) {
 
 // fail records an error like upstream; the instance stays where it was
 // and the task is never retried. Upstream saves the dispatched copy of the
-// task, whose logs hold only the failure line: earlier lines are lost.
+// task, whose logs hold only the failure line: earlier lines are lost. A
+// create appends that line when it fails and again when marked failed.
 func (s *Server) fail(t *task, code uint8, now int64) {
 	t.errCode = code
 	t.logs = 0
 	t.log(lgFailed)
+	if t.action == actCreate {
+		t.log(lgFailed)
+	}
 	t.status, t.phase = tsFailed, phIdle
 	t.lockedAt, t.updatedAt = 0, now
 	s.stats.add(&s.stats.failed, 1)
@@ -275,6 +282,7 @@ func (s *Server) recoverTasks() {
 			t.status = tsPending
 			t.attempts++
 			t.lockedAt, t.updatedAt = 0, now
+			st.taskScan.update(uint64(i + 1))
 		}
 		if t.status == tsPending && t.attempts < 10 {
 			s.schedulePickup(uint64(i+1), t)
