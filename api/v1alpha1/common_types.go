@@ -19,6 +19,7 @@ type SecretKeyReference struct {
 	Name string `json:"name"`
 
 	// Key within the Secret's data.
+	// Defaults to apiKey.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:default=apiKey

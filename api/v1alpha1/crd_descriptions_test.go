@@ -72,3 +72,40 @@ func TestAPIDocsPrintBoundsAsIntegers(t *testing.T) {
 		}
 	}
 }
+
+// kubectl explain prints descriptions, not defaults: every defaulted spec field says its default.
+func TestCRDDescriptionsStateDefaults(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "config", "crd", "bases", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no CRDs found: %v", err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd apiextensionsv1.CustomResourceDefinition
+		if err := yaml.Unmarshal(raw, &crd); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range crd.Spec.Versions {
+			spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
+			walkDefaults(t, crd.Spec.Names.Kind+".spec", &spec)
+		}
+	}
+}
+
+func walkDefaults(t *testing.T, path string, s *apiextensionsv1.JSONSchemaProps) {
+	if s == nil {
+		return
+	}
+	if s.Default != nil && !strings.Contains(s.Description, "Defaults to ") {
+		t.Errorf("%s: has default %s but its description does not say \"Defaults to ...\"", path, s.Default.Raw)
+	}
+	for name, p := range s.Properties {
+		walkDefaults(t, path+"."+name, &p)
+	}
+	if s.Items != nil {
+		walkDefaults(t, path+"[]", s.Items.Schema)
+	}
+}

@@ -21,6 +21,7 @@ type InstanceSetOutputs struct {
 	// The group is the set's name with every character other than letters, digits and '_' replaced by '_'.
 	// A host is named after its instance, or talis-<id> when the name is empty, repeated or not a plain hostname; its vars are ansible_host (the IP) and talis_id.
 	// Only valid IP addresses are published.
+	// Defaults to all three.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=3
 	// +kubebuilder:default={ips,json,ansible}

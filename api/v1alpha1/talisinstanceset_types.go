@@ -11,8 +11,8 @@ type TalisInstanceSetSpec struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="projectRef is immutable: instances cannot move between projects"
 	ProjectRef LocalObjectReference `json:"projectRef"`
 
-	// Replicas is the number of instances wanted.
-	// At most 1000: every instance is listed in status, which must fit in one etcd object.
+	// Replicas is the number of instances wanted, from 0 to 1000.
+	// Defaults to 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
@@ -24,12 +24,14 @@ type TalisInstanceSetSpec struct {
 	Template InstanceTemplate `json:"template"`
 
 	// Strategy replaces instances after a template change.
+	// Defaults to a RollingUpdate with maxSurge 1 and maxUnavailable 0.
 	// +kubebuilder:default={type: RollingUpdate}
 	// +optional
 	Strategy InstanceSetStrategy `json:"strategy,omitempty"`
 
 	// ProvisioningTimeout is how long an instance may take to become ready before it is replaced.
-	// A value the manager cannot parse would stop it from reading any set, so it is checked here.
+	// A duration of at least 1s, written as Go durations are (90s, 15m, 1h30m).
+	// Defaults to 15m.
 	// +kubebuilder:default="15m"
 	// +kubebuilder:validation:XValidation:rule="size(self) <= 32",message="provisioningTimeout must be at most 32 characters"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s')",message="provisioningTimeout must be a duration of at least 1s, such as 90s, 15m or 1h30m"
@@ -38,6 +40,8 @@ type TalisInstanceSetSpec struct {
 
 	// ReplacementBackoffLimit caps the wait before replacing instances whose create failed in Talis.
 	// The wait doubles with each failed create attempt in a row, from 10s up to this limit.
+	// A duration from 1s to 24h, written as Go durations are (30s, 10m, 1h).
+	// Defaults to 10m.
 	// +kubebuilder:default="10m"
 	// +kubebuilder:validation:XValidation:rule="size(self) <= 32",message="replacementBackoffLimit must be at most 32 characters"
 	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') && duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="replacementBackoffLimit must be a duration from 1s to 24h, such as 30s, 10m or 1h"
@@ -45,6 +49,8 @@ type TalisInstanceSetSpec struct {
 	ReplacementBackoffLimit *metav1.Duration `json:"replacementBackoffLimit,omitempty"`
 
 	// DeletionPolicy says whether deleting this object terminates its instances.
+	// Delete terminates them; Orphan leaves them running in Talis, where a new set of the same namespace and name adopts them.
+	// Defaults to Delete.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -184,7 +190,8 @@ const (
 // InstanceSetStrategy replaces instances after a template change.
 // +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || self.type == 'RollingUpdate'",message="rollingUpdate may only be set when type is RollingUpdate"
 type InstanceSetStrategy struct {
-	// Type of replacement.
+	// Type of replacement: RollingUpdate replaces a few instances at a time, as rollingUpdate bounds; Recreate terminates every outdated instance before creating new ones.
+	// Defaults to RollingUpdate.
 	// +kubebuilder:default=RollingUpdate
 	// +optional
 	Type StrategyType `json:"type,omitempty"`
@@ -198,6 +205,7 @@ type InstanceSetStrategy struct {
 // +kubebuilder:validation:XValidation:rule="self.maxSurge > 0 || self.maxUnavailable > 0",message="maxSurge and maxUnavailable cannot both be 0"
 type RollingUpdate struct {
 	// MaxSurge is how many instances may exist above replicas during a rollout; replicas + maxSurge is at most 1500.
+	// Defaults to 1.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
 	// +kubebuilder:default=1
@@ -205,6 +213,7 @@ type RollingUpdate struct {
 	MaxSurge int32 `json:"maxSurge"`
 
 	// MaxUnavailable is how many instances may be missing or not ready during a rollout.
+	// Defaults to 0.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=10000
 	// +kubebuilder:default=0
@@ -408,7 +417,15 @@ type TalisInstanceSetStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// Reason is the reason of the condition that needs attention first: Stalled's while True, else Synced's while False, else Degraded's while True, else Ready's.
+	// kubectl get prints it as STATUS, so an object that needs a person never reads as fine.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
 	// ObservedGeneration is the generation the status reflects.
+	// The API server sets 0 on a new object, so that kstatus (Flux, kubectl wait) reads it as not yet observed from its first instant.
+	// +kubebuilder:default=0
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
@@ -440,7 +457,8 @@ const (
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`
 // +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`,priority=1
-// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="IPs",type=string,JSONPath=`.status.publicIPSummary`,priority=1
 type TalisInstanceSet struct {
@@ -448,7 +466,8 @@ type TalisInstanceSet struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
-	Spec   TalisInstanceSetSpec   `json:"spec"`
+	Spec TalisInstanceSetSpec `json:"spec"`
+	// +kubebuilder:default={}
 	Status TalisInstanceSetStatus `json:"status,omitempty"`
 }
 

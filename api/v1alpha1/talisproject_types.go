@@ -45,8 +45,9 @@ type TalisProjectSpec struct {
 	// +optional
 	Connection *TalisConnection `json:"connection,omitempty"`
 
-	// DeletionPolicy says whether deleting this object deletes the project in Talis.
+	// DeletionPolicy says whether deleting this object deletes the project in Talis: Delete deletes it, Orphan leaves it.
 	// With Delete, the project is kept while it has live instances no set owns (ProjectHasLiveInstances), since Talis would leave them running and unreachable.
+	// Defaults to Delete.
 	// +kubebuilder:default=Delete
 	// +optional
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
@@ -97,7 +98,15 @@ type TalisProjectStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
+	// Reason is the reason of the condition that needs attention first: Stalled's while True, else Synced's while False, else Degraded's while True, else Ready's.
+	// kubectl get prints it as STATUS, so an object that needs a person never reads as fine.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Reason string `json:"reason,omitempty"`
+
 	// ObservedGeneration is the generation the status reflects.
+	// The API server sets 0 on a new object, so that kstatus (Flux, kubectl wait) reads it as not yet observed from its first instant.
+	// +kubebuilder:default=0
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
@@ -115,14 +124,16 @@ type TalisProjectStatus struct {
 // +kubebuilder:printcolumn:name="Talis-Name",type=string,JSONPath=`.status.projectName`
 // +kubebuilder:printcolumn:name="ID",type=integer,JSONPath=`.status.projectID`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Synced",type=string,JSONPath=`.status.conditions[?(@.type=="Synced")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type TalisProject struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// +required
-	Spec   TalisProjectSpec   `json:"spec"`
+	Spec TalisProjectSpec `json:"spec"`
+	// +kubebuilder:default={}
 	Status TalisProjectStatus `json:"status,omitempty"`
 }
 
