@@ -36,7 +36,7 @@ type LocalObjectReference struct {
 }
 
 const (
-	// PausedAnnotation stops all Talis calls for the object while its value is "true"; any other value does not pause.
+	// PausedAnnotation stops all Talis calls for the object while its value is "true"; "false" or no annotation does not pause, and any other value pauses with a warning.
 	PausedAnnotation = "infra.talis.io/paused"
 
 	// Finalizer guards the Talis resources of both kinds.

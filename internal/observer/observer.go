@@ -44,6 +44,9 @@ type endpoint struct {
 	failed map[any]error
 	// passive waiters are woken by the next list call, but do not cause one.
 	passive map[any]func()
+	// refused is the error of the newest list call, when Talis refused its key (401/403) after
+	// the latest snapshot: a revoked key must reach every caller, not hide behind an older list.
+	refused error
 }
 
 type fetch struct {
@@ -79,6 +82,15 @@ func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, 
 		o.endpoints[key] = ep
 	}
 	ep.api = api
+	if ep.refused != nil {
+		// Try again, so that a restored key is seen; the caller retries on its own clock.
+		delete(ep.failed, waiter)
+		if ep.next == nil {
+			ep.next = &fetch{waiters: map[any]func(){}}
+		}
+		o.schedule(ep)
+		return nil, ep.refused
+	}
 	if ep.latest != nil && !ep.latest.StartedAt.Before(notBefore) {
 		delete(ep.failed, waiter)
 		return ep.latest, nil
@@ -138,10 +150,14 @@ func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) 
 	if err == nil {
 		if ep.latest == nil || snap.StartedAt.After(ep.latest.StartedAt) {
 			ep.latest = snap
+			ep.refused = nil
 		}
 	} else {
 		for w := range f.waiters {
 			ep.failed[w] = err
+		}
+		if talis.IsUnauthorized(err) && (ep.latest == nil || f.startedAt.After(ep.latest.StartedAt)) {
+			ep.refused = err
 		}
 	}
 	ep.inflight = nil

@@ -14,14 +14,20 @@ import (
 type fakeLister struct {
 	calls atomic.Int64
 	delay time.Duration
+	mu    sync.Mutex
 	err   error
 }
+
+func (f *fakeLister) fail(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
 
 func (f *fakeLister) ScanInstances(_ context.Context, _ *talis.ListOptions, fn func(*talis.Instance) error) error {
 	f.calls.Add(1)
 	time.Sleep(f.delay)
-	if f.err != nil {
-		return f.err
+	f.mu.Lock()
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	return fn(&talis.Instance{ID: 1, ProjectID: 7, Status: talis.InstanceStatusReady})
 }
@@ -99,5 +105,36 @@ func TestListErrorReachesEachWaiterOnce(t *testing.T) {
 	snap, err := get(t, o, api, time.Now(), "a")
 	if err != nil || snap == nil {
 		t.Fatalf("after recovery: %v %v", snap, err)
+	}
+}
+
+// A key Talis refuses after a good list must reach every caller, even one an older snapshot
+// would satisfy (a steady set woken by the drift poll), until a list works again.
+func TestRefusedKeyHidesNoOlderSnapshot(t *testing.T) {
+	o := New(0)
+	api := &fakeLister{}
+	before := time.Now()
+	if _, err := get(t, o, api, before, "a"); err != nil {
+		t.Fatal(err)
+	}
+	api.fail(&talis.APIError{StatusCode: 401, Message: "invalid API key"})
+	if _, err := get(t, o, api, time.Now(), "drift"); !talis.IsUnauthorized(err) {
+		t.Fatalf("the list after revocation: %v", err)
+	}
+	if _, err := o.Get("ep", api, before, "b", nil); !talis.IsUnauthorized(err) {
+		t.Fatalf("a caller content with the older snapshot got %v, want the refusal", err)
+	}
+	api.fail(nil)
+	var snap *Snapshot
+	for range 100 { // the refusal arranged a new list; it clears once that one works
+		s, err := o.Get("ep", api, before, "b", nil)
+		if err == nil {
+			snap = s
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if snap == nil {
+		t.Fatal("a restored key was never seen")
 	}
 }

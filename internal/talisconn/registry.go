@@ -126,6 +126,19 @@ func (r *Registry) ForProject(ctx context.Context, p *infrav1.TalisProject) (*Co
 	return &Connection{Key: endpointKey(url, key), Client: c, OwnerID: owner}, nil
 }
 
+// KeySource says where the API key a project uses comes from, so that a message about a refused
+// key points at what to fix.
+func KeySource(p *infrav1.TalisProject) string {
+	if c := p.Spec.Connection; c != nil && c.APIKeySecretRef != nil {
+		key := c.APIKeySecretRef.Key
+		if key == "" {
+			key = "apiKey"
+		}
+		return fmt.Sprintf("key %q of Secret %q (spec.connection.apiKeySecretRef)", key, c.APIKeySecretRef.Name)
+	}
+	return "the manager's key (its --talis-api-key-file or TALIS_API_KEY; the chart's talis.apiKeySecret)"
+}
+
 // Forget drops what the registry remembers of a project once it is gone.
 func (r *Registry) Forget(uid types.UID) {
 	r.mu.Lock()
@@ -171,7 +184,7 @@ func (r *Registry) readKey(ctx context.Context, p *infrav1.TalisProject, ref *in
 	}
 	if apierrors.IsNotFound(err) {
 		return "", &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable,
-			Message: fmt.Sprintf("Secret %q with the Talis API key not found", ref.Name)}
+			Message: fmt.Sprintf("Secret %q with the Talis API key not found (it must also carry the label %s=true: the operator reads no other Secret)", ref.Name, infrav1.CredentialsLabel)}
 	}
 	return "", fmt.Errorf("reading Secret %q: %w", ref.Name, err)
 }

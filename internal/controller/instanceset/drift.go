@@ -126,13 +126,33 @@ func (d *driftWatch) due(now time.Time, interval time.Duration) map[string]obser
 
 func (d *driftWatch) look(endpoint string, api observer.Lister, notBefore time.Time, obs *observer.Observer, wake func(client.ObjectKey)) {
 	w := driftWaiter{endpoint}
-	snap, err := obs.Get(endpoint, api, notBefore, w, func() {
-		if snap, err := obs.Get(endpoint, api, notBefore, w, nil); err == nil {
+	seen := func(snap *observer.Snapshot, err error) {
+		switch {
+		case err == nil:
 			d.compare(endpoint, snap, wake)
+		case talis.IsUnauthorized(err):
+			d.wakeAll(endpoint, wake)
 		}
-	})
-	if err == nil {
-		d.compare(endpoint, snap, wake)
+	}
+	seen(obs.Get(endpoint, api, notBefore, w, func() { seen(obs.Get(endpoint, api, notBefore, w, nil)) }))
+}
+
+// wakeAll wakes every steady set of an endpoint whose key Talis refused: each then reads the
+// refusal from the observer and says so, within one drift interval of the revocation.
+func (d *driftWatch) wakeAll(endpoint string, wake func(client.ObjectKey)) {
+	d.mu.Lock()
+	var keys []client.ObjectKey
+	for key, ws := range d.sets {
+		if ws.endpoint == endpoint {
+			keys = append(keys, key)
+		}
+	}
+	for _, key := range keys {
+		d.dropLocked(key)
+	}
+	d.mu.Unlock()
+	for _, key := range keys {
+		wake(key)
 	}
 }
 

@@ -85,3 +85,37 @@ func TestProjectViewSeesUnknownInstancesTaggedForTheSet(t *testing.T) {
 		}
 	}
 }
+
+// refusingTalis answers every list with a 401, as Talis's gateway does for a revoked key.
+type refusingTalis struct{}
+
+func (refusingTalis) ScanInstances(context.Context, *talis.ListOptions, func(*talis.Instance) error) error {
+	return &talis.APIError{StatusCode: 401, Message: "invalid API key"}
+}
+
+// A revoked key contradicts nothing a steady set recorded, so comparing alone would never wake
+// one: the tick wakes every set of the endpoint, which then reads the refusal and says so.
+func TestDriftTickWakesEverySetOfARefusedKey(t *testing.T) {
+	obs := observer.New(0)
+	web, api := client.ObjectKey{Namespace: "ns", Name: "web"}, client.ObjectKey{Namespace: "ns", Name: "api"}
+	other := client.ObjectKey{Namespace: "ns", Name: "elsewhere"}
+	d := &driftWatch{}
+	d.sets = map[client.ObjectKey]watchedSet{web: {endpoint: "ep"}, api: {endpoint: "ep"}, other: {endpoint: "ep2"}}
+	d.endpoints = map[string]*driftEndpoint{"ep": {api: refusingTalis{}, sets: 2}, "ep2": {api: &listedInstance{}, sets: 1}}
+	d.endpoints["ep2"].api.(*listedInstance).status.Store(talis.InstanceStatusReady)
+
+	woken := make(chan client.ObjectKey, 3)
+	d.tick(time.Now(), time.Hour, obs, func(k client.ObjectKey) { woken <- k })
+	got := map[client.ObjectKey]bool{}
+	for len(got) < 2 {
+		select {
+		case k := <-woken:
+			got[k] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("woken after the refusal: %v, want %v and %v", got, web, api)
+		}
+	}
+	if got[other] || !got[web] || !got[api] {
+		t.Errorf("woken %v: want exactly the refused endpoint's sets", got)
+	}
+}

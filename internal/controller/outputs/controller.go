@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,6 +92,9 @@ func (r *Reconciler) publish(ctx context.Context, s *infrav1.TalisInstanceSet) (
 	if err != nil {
 		return nil, false, err
 	}
+	if predecessorOf(&cm, s) {
+		return r.takeOver(ctx, &cm, s, want)
+	}
 	if !metav1.IsControlledBy(&cm, s) {
 		return notOwnedProblem(&cm), false, nil
 	}
@@ -107,6 +111,36 @@ func (r *Reconciler) publish(ctx context.Context, s *infrav1.TalisInstanceSet) (
 	cm.Labels[infrav1.OutputsLabel] = want.Labels[infrav1.OutputsLabel]
 	cm.Data, cm.BinaryData = want.Data, nil
 	return r.written(&cm, r.Update(ctx, &cm))
+}
+
+// predecessorOf: the ConfigMap belongs to a deleted set of the same name (names are unique in a
+// namespace, so a controller reference with this name and another UID is one that is gone). The
+// garbage collector deletes it in time, or never where none runs; the set applied again takes
+// it over rather than stall on what was its own.
+func predecessorOf(cm *corev1.ConfigMap, s *infrav1.TalisInstanceSet) bool {
+	ref := metav1.GetControllerOf(cm)
+	return ref != nil && ref.Kind == "TalisInstanceSet" && ref.Name == s.Name && ref.UID != s.UID &&
+		strings.HasPrefix(ref.APIVersion, infrav1.GroupVersion.Group+"/")
+}
+
+func (r *Reconciler) takeOver(ctx context.Context, cm *corev1.ConfigMap, s *infrav1.TalisInstanceSet, want *corev1.ConfigMap) (*shared.OutputsProblem, bool, error) {
+	old := metav1.GetControllerOf(cm)
+	refs := cm.OwnerReferences[:0]
+	for _, ref := range cm.OwnerReferences {
+		if ref.UID != old.UID {
+			refs = append(refs, ref)
+		}
+	}
+	cm.OwnerReferences = refs
+	if err := controllerutil.SetControllerReference(s, cm, r.Scheme); err != nil {
+		return nil, false, err
+	}
+	if cm.Labels == nil {
+		cm.Labels = map[string]string{}
+	}
+	cm.Labels[infrav1.OutputsLabel] = want.Labels[infrav1.OutputsLabel]
+	cm.Data, cm.BinaryData = want.Data, nil
+	return r.written(cm, r.Update(ctx, cm))
 }
 
 // written sorts the outcome of a write: refusals a person has to look at, races to retry.

@@ -7,13 +7,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
 
-// isPaused: only "true" pauses, so that paused=false means what it says.
+// IsPaused: see Pause.
 func IsPaused(o metav1.Object) bool {
-	return o.GetAnnotations()[infrav1.PausedAnnotation] == "true"
+	paused, _ := Pause(o)
+	return paused
 }
 
 func FindCondition(conds []metav1.Condition, typ string) *metav1.Condition {
