@@ -1,11 +1,13 @@
 -- Argo CD health check for talis-operator's TalisInstanceSet and TalisProject (docs/conditions.md).
 -- It reads the same conditions kstatus (Flux, kubectl wait) reads, so both tools agree:
--- Suspended when paused (annotation "true"); Progressing until the latest spec is observed;
+-- Suspended when paused (the annotation is set to anything but "false", as the operator reads it);
+-- Progressing until the latest spec is observed;
 -- Degraded when Stalled (a person must act); Progressing when Reconciling (converging, or
 -- retrying passing trouble); Healthy when Ready; Progressing otherwise.
 -- A Ready fleet whose Degraded is True (a warning) stays Healthy, with the warning as message.
 local hs = {status = "Progressing", message = "Waiting for talis-operator"}
-if obj.metadata ~= nil and obj.metadata.annotations ~= nil and obj.metadata.annotations["infra.talis.io/paused"] == "true" then
+local paused = obj.metadata ~= nil and obj.metadata.annotations ~= nil and obj.metadata.annotations["infra.talis.io/paused"] or nil
+if paused ~= nil and paused ~= "false" then
   hs.status = "Suspended"
   hs.message = "Paused by the infra.talis.io/paused annotation"
   return hs

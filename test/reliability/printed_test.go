@@ -208,7 +208,9 @@ func TestPausedScaleClaimsNothing(t *testing.T) {
 	u := newUserView(t, "printed-paused", url, nil)
 	u.create(harness.Project(u.ns, "p"), harness.Set(u.ns, "web", "p", 2))
 	u.setReady("web", 2)
-	u.patchSet("web", func(s *infrav1.TalisInstanceSet) { metav1.SetMetaDataAnnotation(&s.ObjectMeta, "infra.talis.io/paused", "true") })
+	u.patchSet("web", func(s *infrav1.TalisInstanceSet) {
+		metav1.SetMetaDataAnnotation(&s.ObjectMeta, "infra.talis.io/paused", "true")
+	})
 	u.eventuallyPrinted("talisinstancesets", "web", map[string]string{"STATUS": infrav1.ReasonPaused})
 
 	u.patchSet("web", func(s *infrav1.TalisInstanceSet) { s.Spec.Replicas = ptr.To[int32](3) })
