@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -138,21 +139,44 @@ func failureHealth(h shared.Health, s *infrav1.TalisInstanceSet, v failureVerdic
 	return shared.Repairing(infrav1.ReasonInstanceFailed, msg)
 }
 
-// reportFailures emits one Warning per distinct server error found by this poll.
+// reportFailures emits one Warning per create attempt with failures found by this poll, naming
+// every failed instance: notes that differ only by an ID would be merged into one event series
+// by the events library, and the other IDs lost.
 func (r *Reconciler) reportFailures(s *infrav1.TalisInstanceSet, failed []failedInstance) {
 	metrics.CountFailedInstances(len(failed))
-	byMessage := map[string][]int64{}
-	var order []string
+	for _, note := range failureNotes(failed) {
+		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceFailed, "Observe", "%s", note)
+	}
+}
+
+// failureNotes says, per attempt in the order found, which instances failed and with what
+// errors (each distinct error once, numbers aside).
+func failureNotes(failed []failedInstance) []string {
+	type attempt struct {
+		ids    []int64
+		errors []string
+	}
+	byAttempt := map[int64]*attempt{}
+	var order []int64
 	for _, f := range failed {
-		if byMessage[f.message] == nil {
-			order = append(order, f.message)
+		a := byAttempt[f.attempt]
+		if a == nil {
+			a = &attempt{}
+			byAttempt[f.attempt] = a
+			order = append(order, f.attempt)
 		}
-		byMessage[f.message] = append(byMessage[f.message], f.id)
+		a.ids = append(a.ids, f.id)
+		if !slices.ContainsFunc(a.errors, func(e string) bool { return sameFailure(e, f.message) }) {
+			a.errors = append(a.errors, f.message)
+		}
 	}
-	for _, m := range order {
-		r.Recorder.Eventf(s, nil, "Warning", infrav1.ReasonInstanceFailed, "Observe",
-			"Talis's create task failed for instance(s) %s: %s", shared.DescribeIDs(byMessage[m]), m)
+	notes := make([]string, 0, len(order))
+	for _, n := range order {
+		a := byAttempt[n]
+		notes = append(notes, fmt.Sprintf("Talis's create task failed for instance(s) %s of attempt %d: %s",
+			shared.DescribeIDs(a.ids), n, strings.Join(a.errors, "; and: ")))
 	}
+	return notes
 }
 
 // untilCreates shortens a requeue so that a set backing off looks again when creates may go.
