@@ -2,6 +2,7 @@ package project
 
 import (
 	"context"
+	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
@@ -60,6 +61,18 @@ func (r *Reconciler) followRename(ctx context.Context, p *infrav1.TalisProject) 
 	}
 	if inUse {
 		return true, shared.Health{}, true // another TalisProject adopted it
+	}
+	// Ours, and maybe not empty: a predecessor of this object deleted with deletionPolicy Orphan
+	// left it with its instances. Deleting it would leave them running where no call by project
+	// name reaches them, so the rename waits until they are gone.
+	live, err := liveInstances(ctx, conn, int64(got.ID))
+	if err != nil {
+		return false, shared.Problem("listing the instances of the project under the previous spec.projectName", err), false
+	}
+	if len(live) > 0 {
+		return false, shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
+			"Talis project %q (ID %d), this object's under its previous name, has %d live instance(s) (%s); it is not deleted for the new spec.projectName %q, which would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.projectName back to %q",
+			old, got.ID, len(live), shared.DescribeIDs(live), r.talisProjectName(p), old)), false
 	}
 	if err := conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: old, OwnerID: owner}); err != nil && !talis.IsNotFound(err) {
 		return false, shared.Problem("deleting the project created under the previous spec.projectName", err), false
