@@ -49,7 +49,7 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 		}
 	}
 	if !s.DeletionTimestamp.IsZero() {
-		return shared.Converging(infrav1.ReasonDeleting, fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances)))
+		return shared.Converging(infrav1.ReasonDeleting, deletingMessage(st))
 	}
 	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
 		terminating == 0 && st.PendingCreate == nil && pl.create == 0
@@ -81,6 +81,30 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 	default:
 		return shared.Converging(infrav1.ReasonProvisioning, fmt.Sprintf("waiting for instances to become ready: %d/%d ready", st.ReadyReplicas, want))
 	}
+}
+
+// deletingMessage names what a deleting set waits for: instances still to terminate, and those
+// terminated but watched in case a create still running brings them back.
+func deletingMessage(st *infrav1.TalisInstanceSetStatus) string {
+	var live, settling []int64
+	for _, in := range st.Instances {
+		if in.TerminatedAt != nil {
+			settling = append(settling, in.ID)
+		} else {
+			live = append(live, in.ID)
+		}
+	}
+	msg := fmt.Sprintf("terminating %d instance(s) before the set is deleted", len(st.Instances))
+	if len(live) > 0 {
+		msg += fmt.Sprintf("; waiting for %s to terminate", shared.DescribeIDs(live))
+	}
+	if len(settling) > 0 {
+		msg += fmt.Sprintf("; watching %s, terminated, in case a create still running brings them back", shared.DescribeIDs(settling))
+	}
+	if st.PendingCreate != nil {
+		msg += fmt.Sprintf("; waiting to learn whether create attempt %d made instances", st.PendingCreate.Attempt)
+	}
+	return msg
 }
 
 func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {

@@ -3,6 +3,8 @@ package project
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -169,7 +171,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 		return ctrl.Result{}, err
 	}
 	if n := len(sets.Items); n > 0 {
-		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted", n))
+		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted: %s", n, setNames(sets.Items)))
 		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 	}
 	inUse, err := r.usedByAnother(ctx, p)
@@ -245,4 +247,18 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisproject").
 		Complete(r)
+}
+
+// setNames names up to 10 sets, in name order, and says how many more there are.
+func setNames(sets []infrav1.TalisInstanceSet) string {
+	names := make([]string, 0, len(sets))
+	for _, s := range sets {
+		names = append(names, s.Name)
+	}
+	slices.Sort(names)
+	const shown = 10
+	if len(names) <= shown {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s … and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
 }
