@@ -103,12 +103,10 @@ func (h Health) Warning() bool {
 	return h.Stalled || h.Degraded || (h.unsynced && !h.paused && !h.waiting)
 }
 
-// summaryReason is what changed, for events: the sync failure if there is one, else Ready's.
+// SummaryReason is what a user reads change, for events: kubectl get's STATUS (status.reason)
+// and Ready's reason.
 func SummaryReason(conds []metav1.Condition) string {
-	if c := FindCondition(conds, infrav1.ConditionSynced); c != nil && c.Status == metav1.ConditionFalse {
-		return c.Reason
-	}
-	return ReasonOf(conds, infrav1.ConditionReady)
+	return infrav1.StatusReason(conds) + "/" + ReasonOf(conds, infrav1.ConditionReady)
 }
 
 func (h Health) Apply(conds *[]metav1.Condition, gen int64) {

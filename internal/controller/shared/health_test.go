@@ -183,7 +183,7 @@ func TestConditionModel(t *testing.T) {
 					g.Expect(validReason.MatchString(c.Reason)).To(BeTrue(), c.Type+" reason "+c.Reason)
 				}
 				if kind != kindPaused && kind != kindReady {
-					g.Expect(SummaryReason(obj.Status.Conditions)).To(Equal(reason), "events name the reason")
+					g.Expect(infrav1.StatusReason(obj.Status.Conditions)).To(Equal(reason), "events and STATUS name the reason")
 				}
 				g.Expect(h.Warning()).To(Equal(kind == kindRepairing || kind == kindWarned || kind == kindRetrying || kind == kindStalled))
 			})

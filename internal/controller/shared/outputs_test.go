@@ -47,7 +47,7 @@ func TestOutputsFoldIntoEveryState(t *testing.T) {
 					g.Expect(f.kstatus).To(Equal(status.FailedStatus))
 					g.Expect(f.argo).To(Equal("Degraded"))
 					g.Expect(ReasonOf(folded.Status.Conditions, infrav1.ConditionStalled)).To(Equal(p.Reason))
-					g.Expect(SummaryReason(folded.Status.Conditions)).To(Equal(p.Reason))
+					g.Expect(infrav1.StatusReason(folded.Status.Conditions)).To(Equal(p.Reason))
 					g.Expect(h.Warning()).To(BeTrue())
 				case base.unsynced || base.Degraded:
 					g.Expect(f).To(Equal(a), "a retried write hides behind the fleet's own trouble")
