@@ -48,6 +48,8 @@ type Reconciler struct {
 	lookups taskLookups     // when late instances may have their tasks read again
 	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
 	creates creates.Batcher // create calls of every set, batched per endpoint
+	// annotations: the misread delete-instances value last warned about, per set
+	annotations annotationWarnings
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
@@ -68,6 +70,7 @@ func (r *Reconciler) patchOwnFinalizers(ctx context.Context, s *infrav1.TalisIns
 }
 
 func (r *Reconciler) writeStatus(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+	s.Status.Reason = infrav1.StatusReason(s.Status.Conditions)
 	old := s.ResourceVersion
 	err := r.Status().Update(ctx, s)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
@@ -85,6 +88,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			r.polls.forget(req.NamespacedName)
 			r.writes.forget(req.NamespacedName)
 			r.pacer.forget(req.NamespacedName)
+			r.annotations.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -142,13 +146,14 @@ func (r *Reconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstan
 }
 
 func (r *Reconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	if !shared.MarkPaused(&s.Status.Conditions, s.Generation) {
+	paused := shared.MarkPaused(s, &s.Status.Conditions, s.Status.ObservedGeneration)
+	if !paused.Changed {
 		return nil
 	}
 	if err := r.writeStatus(ctx, s); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.Recorder.Eventf(s, nil, "Normal", infrav1.ReasonPaused, "Pause", "%s", shared.PausedMessage)
+	shared.TellPaused(r.Recorder, s, paused)
 	return nil
 }
 

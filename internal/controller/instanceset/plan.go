@@ -2,8 +2,6 @@ package instanceset
 
 import (
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
@@ -29,14 +27,15 @@ type planSpec struct {
 	maxUnavailable int
 	provisioning   time.Duration
 	deleteFirst    map[int64]bool
+	deleteIgnored  []string // entries of the delete-instances annotation that name none of the set's instances
 	deleting       bool
 	holdCreates    bool // replacements back off after failed creates (instanceset_backoff.go)
 }
 
 func planSpecFor(s *infrav1.TalisInstanceSet, hash string) planSpec {
 	ps := planSpec{replicas: 1, templateHash: hash, maxSurge: 1, provisioning: 15 * time.Minute,
-		deleteFirst: parseDeleteAnnotation(s.Annotations[infrav1.DeleteInstancesAnnotation]),
-		deleting:    !s.DeletionTimestamp.IsZero()}
+		deleting: !s.DeletionTimestamp.IsZero()}
+	ps.deleteFirst, ps.deleteIgnored = shared.DeleteInstances(s.Annotations[infrav1.DeleteInstancesAnnotation], owns(s))
 	if s.Spec.Replicas != nil {
 		ps.replicas = int(*s.Spec.Replicas)
 	}
@@ -53,14 +52,16 @@ func planSpecFor(s *infrav1.TalisInstanceSet, hash string) planSpec {
 	return ps
 }
 
-func parseDeleteAnnotation(v string) map[int64]bool {
-	out := map[int64]bool{}
-	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
-		if id, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out[id] = true
+// owns says whether an ID is one of the set's instances (being terminated or not).
+func owns(s *infrav1.TalisInstanceSet) func(int64) bool {
+	return func(id int64) bool {
+		for _, in := range s.Status.Instances {
+			if in.ID == id {
+				return true
+			}
 		}
+		return false
 	}
-	return out
 }
 
 // computePlan decides scale, rollout, replacement and termination like a Deployment with

@@ -113,6 +113,7 @@ type decision struct {
 	plan     plan
 	pending  *infrav1.PendingCreate // the create to send, or nil
 	health   shared.Health
+	shown    shared.Health // health with the outputs' verdict folded in: what the conditions say
 	failures failureVerdict
 }
 
@@ -138,7 +139,14 @@ func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p 
 	summarize(s, d.spec)
 	d.health = r.assess(s, d.spec, obs.sync, d.plan)
 	d.health = withTasksNote(failureHealth(d.health, s, d.failures), obs.conn)
-	d.health.WithOutputs(r.Outputs.Of(s)).Apply(&st.Conditions, s.Generation)
+	if misread := shared.DeleteInstancesMisread(d.spec.deleteIgnored); misread != "" {
+		d.health.Message += "; " + misread
+		if r.annotations.first(client.ObjectKeyFromObject(s), s.Annotations[infrav1.DeleteInstancesAnnotation]) {
+			r.Recorder.Eventf(s, nil, "Warning", shared.ReasonInvalidAnnotation, "Plan", "%s", misread)
+		}
+	}
+	d.shown = d.health.WithOutputs(r.Outputs.Of(s))
+	d.shown.Apply(&st.Conditions, s.Generation)
 	st.ObservedGeneration = s.Generation
 	logDecision(ctx, s, p, d)
 	return d
@@ -164,6 +172,9 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
 			}
 			return 0, ctrl.Result{}, false, client.IgnoreNotFound(err)
+		}
+		if d.shown.Reason == d.health.Reason { // the outputs reconciler reports its own problems
+			shared.RecordTransition(r.Recorder, s, shared.SummaryReason(obs.orig.Conditions), st.Conditions, d.health)
 		}
 		if obs.recorded != 0 {
 			r.results.Drop(key, obs.recorded)

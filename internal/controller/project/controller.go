@@ -68,7 +68,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	p.Status.ObservedGeneration = p.Generation
 	shared.RecordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
 	if !equality.Semantic.DeepEqual(before, &p.Status) {
-		if err := r.Status().Update(ctx, &p); err != nil {
+		if err := r.updateStatus(ctx, &p); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
@@ -215,7 +215,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 // writeHealth writes the project's status with h applied to its conditions.
 func (r *Reconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h shared.Health) error {
 	h.Apply(&p.Status.Conditions, p.Generation)
-	return client.IgnoreNotFound(r.Status().Update(ctx, p))
+	return client.IgnoreNotFound(r.updateStatus(ctx, p))
 }
 
 // talisProjectName defaults the Talis name; Talis names are global, so the namespace and the

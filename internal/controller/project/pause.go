@@ -10,12 +10,13 @@ import (
 )
 
 func (r *Reconciler) markPaused(ctx context.Context, p *infrav1.TalisProject) error {
-	if !shared.MarkPaused(&p.Status.Conditions, p.Generation) {
+	paused := shared.MarkPaused(p, &p.Status.Conditions, p.Status.ObservedGeneration)
+	if !paused.Changed {
 		return nil
 	}
-	if err := r.Status().Update(ctx, p); err != nil {
+	if err := r.updateStatus(ctx, p); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	r.Recorder.Eventf(p, nil, "Normal", infrav1.ReasonPaused, "Pause", "%s", shared.PausedMessage)
+	shared.TellPaused(r.Recorder, p, paused)
 	return nil
 }

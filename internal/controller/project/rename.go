@@ -23,7 +23,7 @@ func (r *Reconciler) recordName(ctx context.Context, p *infrav1.TalisProject, re
 	if recorded == p.Status.ProjectName {
 		return shared.Health{}, true
 	}
-	err := r.Status().Update(ctx, p)
+	err := r.updateStatus(ctx, p)
 	if apierrors.IsConflict(err) {
 		return shared.Converging(infrav1.ReasonCreating, "the TalisProject changed while its Talis name was being recorded; trying again"), false
 	}

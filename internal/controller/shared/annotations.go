@@ -39,7 +39,7 @@ func DeleteInstances(v string, owned func(id int64) bool) (ids map[int64]bool, i
 		case err != nil || id <= 0:
 			ignored = append(ignored, fmt.Sprintf("%q is not a Talis instance ID", f))
 		case !owned(id):
-			ignored = append(ignored, fmt.Sprintf("%d is not an instance of this set", id))
+			ignored = append(ignored, fmt.Sprintf("%d is not an instance of this set (or no longer)", id))
 		default:
 			ids[id] = true
 		}

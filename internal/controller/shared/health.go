@@ -72,8 +72,8 @@ func StalledOn(reason, message string) Health {
 }
 
 // pausedHealth: the paused annotation stops every Talis call.
-func PausedHealth() Health {
-	return Health{unsynced: true, paused: true, Reason: infrav1.ReasonPaused, Message: PausedMessage}
+func PausedHealth(message string) Health {
+	return Health{unsynced: true, paused: true, Reason: infrav1.ReasonPaused, Message: message}
 }
 
 // withOutputs folds a problem publishing the set's outputs (nil: none) into the fleet's health.

@@ -94,7 +94,7 @@ func build(kind stateKind, reason string) Health {
 	case kindStalled:
 		return StalledOn(reason, msg)
 	case kindPaused:
-		return PausedHealth()
+		return PausedHealth(PausedMessage)
 	}
 	panic("no constructor for " + string(kind))
 }
