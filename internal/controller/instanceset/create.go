@@ -85,7 +85,7 @@ func talisProblem(p *infrav1.TalisProject, conn *talisconn.Connection, action st
 		return shared.StalledOn(infrav1.ReasonProjectNotFound,
 			fmt.Sprintf("Talis has no project %q for owner %d while %s: %v", p.Status.ProjectName, conn.OwnerID, action, err))
 	}
-	return shared.Problem(action, err)
+	return shared.NameKey(shared.Problem(action, err), p)
 }
 
 func InstanceRequest(s *infrav1.TalisInstanceSet, p *infrav1.TalisProject, owner uint, pc *infrav1.PendingCreate) talis.InstanceRequest {

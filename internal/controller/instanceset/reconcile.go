@@ -88,7 +88,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 		return obs, ctrl.Result{}, false, nil // woken when the list call has finished
 	}
 	if err != nil {
-		res, err = r.finish(ctx, s, shared.Problem("listing instances", err), r.retryDelay(key, err))
+		res, err = r.finish(ctx, s, shared.NameKey(shared.Problem("listing instances", err), p), r.retryDelay(key, err))
 		return obs, res, false, err
 	}
 	st := &s.Status

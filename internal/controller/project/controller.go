@@ -64,6 +64,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	before := p.Status.DeepCopy()
 	beforeReason := shared.SummaryReason(before.Conditions)
 	h, requeue := r.reconcileNormal(ctx, &p)
+	h = shared.NameKey(h, &p)
 	h.Apply(&p.Status.Conditions, p.Generation)
 	p.Status.ObservedGeneration = p.Generation
 	shared.RecordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
@@ -97,7 +98,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 	}
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
-		return shared.Problem("reading credentials", err), r.Timing.ErrorRetry
+		return shared.Problem("reading credentials", err), secretRecheck(err, r.Timing.ErrorRetry)
 	}
 	owner := uint(p.Status.OwnerID)
 	name := p.Status.ProjectName
@@ -198,7 +199,7 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
 		}
 		if err != nil {
-			h := shared.Problem("deleting the project", err)
+			h := shared.NameKey(shared.Problem("deleting the project", err), p)
 			r.Recorder.Eventf(p, nil, "Warning", h.Reason, "Delete", "%s", h.Message)
 			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
@@ -233,13 +234,15 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisProject{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted()))).
-		// A deleting project waits for its sets: only their disappearance matters here.
+		// A deleting project waits for its sets: their disappearance matters here. So does a
+		// set finding the key refused (the drift poll woke it): the project, which calls Talis
+		// itself only every resync, checks the key at once.
 		Watches(&infrav1.TalisInstanceSet{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 			s := o.(*infrav1.TalisInstanceSet)
 			return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}}}
 		}), builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
-			UpdateFunc: func(event.UpdateEvent) bool { return false },
+			UpdateFunc: func(e event.UpdateEvent) bool { return keyRefusedNow(e.ObjectOld, e.ObjectNew) },
 		})).
 		// A fixed (or broken) API key Secret is picked up at once; see CacheOptions for why
 		// metadata only.
@@ -261,4 +264,13 @@ func setNames(sets []infrav1.TalisInstanceSet) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s … and %d more", strings.Join(names[:shown], ", "), len(names)-shown)
+}
+
+// keyRefusedNow: a set's Synced turned InvalidCredentials with this update.
+func keyRefusedNow(old, cur client.Object) bool {
+	refused := func(o client.Object) bool {
+		s, ok := o.(*infrav1.TalisInstanceSet)
+		return ok && shared.ReasonOf(s.Status.Conditions, infrav1.ConditionSynced) == infrav1.ReasonInvalidCredentials
+	}
+	return refused(cur) && !refused(old)
 }

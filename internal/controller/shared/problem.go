@@ -16,10 +16,19 @@ func Problem(action string, err error) Health {
 	case errors.As(err, &cred):
 		return StalledOn(cred.Reason, cred.Message)
 	case talis.IsUnauthorized(err):
-		return StalledOn(infrav1.ReasonInvalidCredentials, fmt.Sprintf("Talis refused the API key while %s: %v; check the Secret named by spec.connection.apiKeySecretRef", action, err))
+		return StalledOn(infrav1.ReasonInvalidCredentials, fmt.Sprintf("Talis refused the API key while %s: %v", action, err))
 	case talis.IsInvalid(err):
 		return StalledOn(infrav1.ReasonTalisRejected, fmt.Sprintf("Talis rejected the request while %s: %v", action, err))
 	default:
 		return Retrying(infrav1.ReasonTalisUnavailable, fmt.Sprintf("Talis call failed while %s (will retry): %v", action, err))
 	}
+}
+
+// NameKey says whose key Talis refused, so the message points at what to fix: the Secret the
+// project names, or the manager's own key.
+func NameKey(h Health, p *infrav1.TalisProject) Health {
+	if h.Reason == infrav1.ReasonInvalidCredentials && p != nil {
+		h.Message += "; the key is " + talisconn.KeySource(p)
+	}
+	return h
 }
