@@ -33,7 +33,7 @@ var _ = Describe("The paused annotation", func() {
 		create(p, s)
 
 		Eventually(func(g Gomega) {
-			g.Expect(printedRow(g, "talisprojects", ns, "p")).To(HaveKeyWithValue("Reason", infrav1.ReasonPaused))
+			g.Expect(printedRow(g, "talisprojects", ns, "p")).To(HaveKeyWithValue("Status", infrav1.ReasonPaused))
 			g.Expect(printedRow(g, "talisinstancesets", ns, "web")).To(HaveKeyWithValue("Status", infrav1.ReasonPaused))
 		}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 		c, err := talis.NewClient(&talis.Options{BaseURL: talisURL})
@@ -49,7 +49,7 @@ var _ = Describe("The paused annotation", func() {
 		eventuallyReady(s, 2)
 		_, err = c.GetProject(suiteCtx, talis.ProjectGetParams{Name: ns + ".p", OwnerID: talis.AdminOwnerID})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(printedRow(Default, "talisprojects", ns, "p")).To(HaveKeyWithValue("Reason", infrav1.ReasonReady))
+		Expect(printedRow(Default, "talisprojects", ns, "p")).To(HaveKeyWithValue("Status", infrav1.ReasonReady))
 
 		// Pausing a Ready set keeps Ready's status and shows Paused; no Talis call scales it.
 		setPaused(s, "true")

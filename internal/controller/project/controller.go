@@ -192,7 +192,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 			h := shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
 				"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
 				p.Status.ProjectName, len(live), shared.DescribeIDs(live)))
-			r.Recorder.Eventf(p, nil, "Warning", h.Reason, "Delete", "%s", h.Message)
 			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
 		if err == nil {
@@ -200,7 +199,6 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 		}
 		if err != nil {
 			h := shared.NameKey(shared.Problem("deleting the project", err), p)
-			r.Recorder.Eventf(p, nil, "Warning", h.Reason, "Delete", "%s", h.Message)
 			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
 		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
@@ -213,10 +211,15 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	return ctrl.Result{}, nil
 }
 
-// writeHealth writes the project's status with h applied to its conditions.
+// writeHealth writes the project's status with h applied to its conditions, and tells a change.
 func (r *Reconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h shared.Health) error {
+	before := shared.SummaryReason(p.Status.Conditions)
 	h.Apply(&p.Status.Conditions, p.Generation)
-	return client.IgnoreNotFound(r.updateStatus(ctx, p))
+	if err := r.updateStatus(ctx, p); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	shared.RecordTransition(r.Recorder, p, before, p.Status.Conditions, h)
+	return nil
 }
 
 // talisProjectName defaults the Talis name; Talis names are global, so the namespace and the
