@@ -336,6 +336,11 @@ type CreateFailures struct {
 	// NextCreateAfter is when replacements may be created again.
 	// +optional
 	NextCreateAfter *metav1.Time `json:"nextCreateAfter,omitempty"`
+
+	// Rejected: Talis refused the last create request itself (a 400 with lastError as its message), which no retry of the same request can change.
+	// No more are made until the spec changes.
+	// +optional
+	Rejected bool `json:"rejected,omitempty"`
 }
 
 // TalisInstanceSetStatus is the observed state of a TalisInstanceSet.

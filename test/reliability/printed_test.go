@@ -392,3 +392,44 @@ func TestNewObjectsReadInProgressBeforeTheOperatorLooks(t *testing.T) {
 		}
 	}
 }
+
+// A create Talis rejects outright (400) is not sent again until the spec changes: Stalled
+// stays still (no Reconciling blip per retry, its lastTransitionTime ages) and one event tells it.
+func TestRejectedCreateStopsUntilTheSpecChanges(t *testing.T) {
+	emu, url := fastTalis(t)
+	u := newUserView(t, "printed-rejected", url, []string{"--error-retry", "500ms"})
+	set := harness.Set(u.ns, "web", "p", 1)
+	set.Spec.Template.Provision = true
+	set.Spec.Template.PayloadPath = "/nonexistent/" + u.ns + "/payload.sh" // Talis: "payload_path file does not exist"
+	u.create(harness.Project(u.ns, "p"), set)
+	u.eventuallyPrinted("talisinstancesets", "web", map[string]string{"SYNCED": "False", "STATUS": infrav1.ReasonTalisRejected})
+	posts := func() int64 { return emu.Stats().Requests["POST /api/v1/instances"] }
+	stalled := meta.FindStatusCondition(u.set("web").Status.Conditions, infrav1.ConditionStalled)
+	sent := posts()
+
+	// Ten --error-retry periods: before, each re-sent the create.
+	time.Sleep(5 * time.Second)
+	if n := posts(); n != sent {
+		t.Errorf("the rejected create was sent again: %d create calls, then %d", sent, n)
+	}
+	now := meta.FindStatusCondition(u.set("web").Status.Conditions, infrav1.ConditionStalled)
+	if now.Status != metav1.ConditionTrue || !now.LastTransitionTime.Equal(&stalled.LastTransitionTime) {
+		t.Errorf("Stalled moved: %+v, then %+v", stalled, now)
+	}
+	evs, err := harness.Events(ctx, cp.Client, u.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for _, e := range evs {
+		if e.Object == "TalisInstanceSet/web" && e.Reason == infrav1.ReasonTalisRejected {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("%d TalisRejected events, want 1:\n%s", told, harness.JoinEvents(evs))
+	}
+
+	u.patchSet("web", func(s *infrav1.TalisInstanceSet) { s.Spec.Template.PayloadPath, s.Spec.Template.Provision = "", false })
+	u.setReady("web", 1)
+}

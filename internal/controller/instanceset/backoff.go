@@ -52,7 +52,7 @@ func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t share
 	case cf == nil:
 	case cf.TemplateHash != st.TemplateHash: // a new template deserves a fresh start
 		cf = nil
-	case stallReached(cf, t) && cf.Generation != s.Generation: // any spec edit is a request to try again
+	case (stallReached(cf, t) || cf.Rejected) && cf.Generation != s.Generation: // any spec edit is a request to try again
 		cf = nil
 	case recovered(st, cf):
 		cf = nil
@@ -79,7 +79,7 @@ func countFailures(s *infrav1.TalisInstanceSet, failed []failedInstance, t share
 	if cf == nil {
 		return v
 	}
-	v.stalled = stallReached(cf, t)
+	v.stalled = stallReached(cf, t) || cf.Rejected
 	if !v.stalled && cf.NextCreateAfter != nil && snapStart.Before(cf.NextCreateAfter.Time) {
 		v.until = cf.NextCreateAfter.Time
 	}
@@ -123,6 +123,10 @@ func failureHealth(h shared.Health, s *infrav1.TalisInstanceSet, v failureVerdic
 	cf := s.Status.CreateFailures
 	if cf == nil || !s.DeletionTimestamp.IsZero() || h.Ready {
 		return h
+	}
+	if v.stalled && cf.Rejected {
+		return shared.StalledOn(infrav1.ReasonTalisRejected, fmt.Sprintf(
+			"Talis rejected the create request (attempt %d): %s; the same request would be rejected again, so nothing more is created until the spec changes", cf.LastAttempt, cf.LastError))
 	}
 	if v.stalled {
 		return shared.StalledOn(infrav1.ReasonProvisioningFailing, fmt.Sprintf(

@@ -58,8 +58,12 @@ func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infra
 func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
 	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
+	rejected := talis.IsInvalid(res.Err)
 	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
 		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
+			if rejected {
+				st.CreateFailures = rejection(s, st.PendingCreate, res.Err)
+			}
 			st.PendingCreate = nil
 		}
 	}); err != nil {
@@ -74,8 +78,25 @@ func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connectio
 		return ctrl.Result{RequeueAfter: r.Timing.PollMin}, nil
 	}
 	h := talisProblem(p, conn, "creating instances", res.Err)
-	r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+	if rejected {
+		h = failureHealth(h, s, failureVerdict{hold: true, stalled: true})
+	}
+	if shared.ReasonOf(s.Status.Conditions, infrav1.ConditionSynced) == h.Reason {
+		// finish tells only a change; this attempt failed like the last one, so tell it here.
+		r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+	}
 	return r.finish(ctx, s, h, r.retryDelay(key, res.Err))
+}
+
+// rejection records a create Talis refused outright, so that it is not sent again as it is.
+func rejection(s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, err error) *infrav1.CreateFailures {
+	cf := &infrav1.CreateFailures{TemplateHash: pc.TemplateHash, Rejected: true, LastAttempt: pc.Attempt,
+		LastError: shared.Clip(err.Error(), maxFailureMessage), Generation: s.Generation}
+	if prev := s.Status.CreateFailures; prev != nil && prev.TemplateHash == pc.TemplateHash {
+		cf.Attempts = prev.Attempts
+	}
+	cf.Attempts++
+	return cf
 }
 
 // talisProblem is problem, knowing that a not-found on a project's instances means the Talis
