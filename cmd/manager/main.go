@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
@@ -99,9 +101,15 @@ func run(args []string) error {
 			to.Observer = metrics.ObserveCall
 		},
 	}, mgr.GetAPIReader())
+	// An endpoint's snapshot is forgotten once nobody has asked for it for a while; the drift
+	// watch asks for every endpoint with sets each --drift-interval.
+	obs := observer.New(o.minListInterval, observer.WithIdleTTL(max(observer.DefaultIdleTTL, 4*o.timing.DriftPoll)))
 	if err := controller.Setup(mgr, controller.Config{
-		Conns: conns, Observer: observer.New(o.minListInterval), Timing: o.timing, Concurrency: o.concurrency,
+		Conns: conns, Observer: obs, Timing: o.timing, Concurrency: o.concurrency,
 	}); err != nil {
+		return err
+	}
+	if err := mgr.Add(pruneClients(conns, o.timing.Resync)); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -113,6 +121,27 @@ func run(args []string) error {
 	log.Info("starting manager", "talisURL", o.talisURL, "allowedTalisURLs", o.allowedTalisURLs(), "clusterID", clusterID,
 		"defaultOwnerID", o.defaultOwnerID, "apiKeySet", key != "")
 	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+// pruneClients drops, every resync period, the Talis clients no project or set has asked for
+// in three of them: each object asks on every reconcile, and a steady set at least once per
+// period, so only clients of deleted projects and rotated keys go.
+func pruneClients(conns *talisconn.Registry, resync time.Duration) manager.RunnableFunc {
+	return func(ctx context.Context) error {
+		if resync <= 0 {
+			return nil
+		}
+		t := time.NewTicker(resync)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				conns.PruneIdle(3 * resync)
+			}
+		}
+	}
 }
 
 // talisHTTPClient trusts the system CAs plus an optional bundle; TLS is always verified.

@@ -3,6 +3,8 @@ package observer
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,6 +27,8 @@ var ErrPending = errors.New("waiting for a fresh instance list")
 // registered caller when it finishes, so one call serves any number of sets.
 type Observer struct {
 	minInterval time.Duration
+	idleTTL     time.Duration
+	maxRows     int
 	now         func() time.Time
 
 	mu        sync.Mutex
@@ -37,9 +41,11 @@ type endpoint struct {
 	api       Lister
 	latest    *Snapshot
 	lastStart time.Time
-	inflight  *fetch // being made
-	next      *fetch // to be made after inflight, or once minInterval has passed
-	timer     bool   // a timer will start next
+	lastUsed  time.Time // last Get or Notify
+	gone      bool      // forgotten: calls still running end without a successor
+	inflight  *fetch    // being made
+	next      *fetch    // to be made after inflight, or once minInterval has passed
+	timer     bool      // a timer will start next
 	// failed holds, per waiter, the error of the call it waited for, until it comes back.
 	failed map[any]error
 	// passive waiters are woken by the next list call, but do not cause one.
@@ -54,19 +60,100 @@ type fetch struct {
 	waiters   map[any]func()
 }
 
+// DefaultIdleTTL is how long an endpoint's snapshot is kept after the last Get or Notify for
+// it. Every endpoint with sets is asked at least every --drift-interval (30 s) by the drift
+// watch, and progressing sets ask on each poll (at most 30 s apart): five minutes is ten of
+// those, so only an endpoint no object uses any more (its sets deleted, its key rotated) is
+// forgotten, and forgetting wrongly costs one list call.
+const DefaultIdleTTL = 5 * time.Minute
+
+// DefaultMaxRows is the most live instances a snapshot keeps for one endpoint: the 50,000
+// rows one unpaged list is planned for (see talis.DefaultMaxListBytes). A list with more fails
+// with an error naming the endpoint, so a hostile endpoint of tiny rows costs a bounded heap.
+const DefaultMaxRows = 50_000
+
+// Option configures an Observer.
+type Option func(*Observer)
+
+// WithIdleTTL sets how long an endpoint nobody asks for keeps its snapshot (DefaultIdleTTL);
+// 0 keeps it until Forget.
+func WithIdleTTL(d time.Duration) Option { return func(o *Observer) { o.idleTTL = d } }
+
+// WithMaxRows sets the most live instances one endpoint's snapshot keeps (DefaultMaxRows).
+func WithMaxRows(n int) Option { return func(o *Observer) { o.maxRows = n } }
+
 // New returns an observer that starts at most one list call per endpoint every minInterval.
-func New(minInterval time.Duration) *Observer {
-	return &Observer{minInterval: minInterval, now: time.Now, endpoints: map[string]*endpoint{}}
+func New(minInterval time.Duration, opts ...Option) *Observer {
+	o := &Observer{minInterval: minInterval, idleTTL: DefaultIdleTTL, maxRows: DefaultMaxRows, now: time.Now,
+		endpoints: map[string]*endpoint{}}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
 }
 
-// Start bounds the observer's list calls by ctx (the manager's lifetime); it implements
-// manager.Runnable.
+// Start bounds the observer's list calls by ctx (the manager's lifetime) and forgets idle
+// endpoints until it ends; it implements manager.Runnable.
 func (o *Observer) Start(ctx context.Context) error {
 	o.mu.Lock()
 	o.ctx = ctx
 	o.mu.Unlock()
-	<-ctx.Done()
-	return nil
+	if o.idleTTL <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	t := time.NewTicker(max(o.idleTTL/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			o.sweep()
+		}
+	}
+}
+
+// sweep forgets the endpoints nobody has asked for within the idle TTL and that have no list
+// call running or arranged.
+func (o *Observer) sweep() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	for key, ep := range o.endpoints {
+		if now.Sub(ep.lastUsed) >= o.idleTTL && ep.inflight == nil && ep.next == nil && !ep.timer {
+			delete(o.endpoints, key)
+		}
+	}
+}
+
+// Forget drops what the observer keeps of the endpoint named key: its snapshot and waiters.
+// A list call still running for it finishes, and wakes its waiters, who then ask afresh.
+func (o *Observer) Forget(key string) {
+	o.mu.Lock()
+	ep := o.endpoints[key]
+	delete(o.endpoints, key)
+	var wakes []func()
+	if ep != nil {
+		ep.gone = true
+		if ep.next != nil && !ep.timer {
+			wakes = slices.Collect(maps.Values(ep.next.waiters))
+			ep.next = nil
+		}
+	}
+	o.mu.Unlock()
+	for _, wake := range wakes {
+		if wake != nil {
+			wake()
+		}
+	}
+}
+
+// Len is the number of endpoints whose snapshot or waiters are kept.
+func (o *Observer) Len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.endpoints)
 }
 
 // Get returns a snapshot of the endpoint named key whose list call started at or after
@@ -81,7 +168,7 @@ func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, 
 		ep = &endpoint{key: key, failed: map[any]error{}, passive: map[any]func(){}}
 		o.endpoints[key] = ep
 	}
-	ep.api = api
+	ep.api, ep.lastUsed = api, o.now()
 	if ep.refused != nil {
 		// Try again, so that a restored key is seen; the caller retries on its own clock.
 		delete(ep.failed, waiter)
@@ -112,19 +199,26 @@ func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, 
 }
 
 // schedule starts ep.next now or arms a timer for when minInterval allows it; o.mu is held.
-func (o *Observer) schedule(ep *endpoint) {
+// Waiters of a forgotten endpoint are returned, to be woken once o.mu is released.
+func (o *Observer) schedule(ep *endpoint) []func() {
 	if ep.next == nil || ep.inflight != nil || ep.timer {
-		return
+		return nil
+	}
+	if ep.gone {
+		wakes := slices.Collect(maps.Values(ep.next.waiters))
+		ep.next = nil
+		return wakes
 	}
 	if gap := o.minInterval - o.now().Sub(ep.lastStart); gap > 0 {
 		ep.timer = true
 		time.AfterFunc(gap, func() {
 			o.mu.Lock()
-			defer o.mu.Unlock()
 			ep.timer = false
-			o.schedule(ep)
+			wakes := o.schedule(ep)
+			o.mu.Unlock()
+			wakeAll(wakes)
 		})
-		return
+		return nil
 	}
 	f := ep.next
 	ep.next = nil
@@ -141,10 +235,11 @@ func (o *Observer) schedule(ep *endpoint) {
 		ctx = context.Background()
 	}
 	go o.run(ctx, ep, ep.api, f)
+	return nil
 }
 
 func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) {
-	snap := newSnapshot(f.startedAt)
+	snap := newSnapshot(f.startedAt, ep.key, o.maxRows)
 	err := api.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, snap.add)
 	o.mu.Lock()
 	if err == nil {
@@ -161,9 +256,14 @@ func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) 
 		}
 	}
 	ep.inflight = nil
-	o.schedule(ep)
+	wakes := o.schedule(ep)
 	o.mu.Unlock()
-	for _, wake := range f.waiters {
+	wakeAll(wakes)
+	wakeAll(slices.Collect(maps.Values(f.waiters)))
+}
+
+func wakeAll(wakes []func()) {
+	for _, wake := range wakes {
 		if wake != nil {
 			wake()
 		}
@@ -178,6 +278,7 @@ func (o *Observer) Notify(key string, waiter any, wake func()) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if ep := o.endpoints[key]; ep != nil {
+		ep.lastUsed = o.now()
 		if ep.next != nil {
 			ep.next.waiters[waiter] = wake
 			return

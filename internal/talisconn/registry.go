@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -47,14 +48,21 @@ type Registry struct {
 	defaults Defaults
 	secrets  client.Reader
 
+	now      func() time.Time
 	mu       sync.Mutex
-	clients  map[string]*talis.APIClient
+	clients  map[string]*cachedClient
 	lastKeys map[types.UID]string
+}
+
+// cachedClient is a client and when ForProject last handed it out.
+type cachedClient struct {
+	c        *talis.APIClient
+	lastUsed time.Time
 }
 
 // NewRegistry returns a registry reading Secrets through reader.
 func NewRegistry(defaults Defaults, reader client.Reader) *Registry {
-	return &Registry{defaults: defaults, secrets: reader, clients: map[string]*talis.APIClient{}, lastKeys: map[types.UID]string{}}
+	return &Registry{defaults: defaults, secrets: reader, now: time.Now, clients: map[string]*cachedClient{}, lastKeys: map[types.UID]string{}}
 }
 
 // ClusterID is the manager's cluster identity.
@@ -193,8 +201,9 @@ func (r *Registry) client(url, key string) (*talis.APIClient, error) {
 	id := endpointKey(url, key)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c, ok := r.clients[id]; ok {
-		return c, nil
+	if cc, ok := r.clients[id]; ok {
+		cc.lastUsed = r.now()
+		return cc.c, nil
 	}
 	opts := talis.DefaultOptions()
 	opts.BaseURL = url
@@ -208,8 +217,48 @@ func (r *Registry) client(url, key string) (*talis.APIClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.clients[id] = c
+	r.clients[id] = &cachedClient{c: c, lastUsed: r.now()}
 	return c, nil
+}
+
+// Prune drops the clients whose Connection.Key keep rejects (closing their idle connections)
+// and returns how many it dropped: an endpoint and key no project uses any more (the project
+// deleted, its key rotated, its URL changed before it had one recorded) would otherwise keep
+// its client, limiter and connections for the manager's lifetime. A project that still uses
+// the key gets a new client on its next ForProject.
+func (r *Registry) Prune(keep func(key string) bool) int {
+	return r.prune(func(id string, _ *cachedClient) bool { return keep(id) })
+}
+
+// PruneIdle drops the clients ForProject has not handed out within idle. Every set and project
+// asks for its connection on each reconcile, so idle must exceed the longest time an object
+// goes unreconciled (a steady set: --resync, 10 minutes, plus jitter).
+func (r *Registry) PruneIdle(idle time.Duration) int {
+	cutoff := r.now().Add(-idle)
+	return r.prune(func(_ string, cc *cachedClient) bool { return cc.lastUsed.After(cutoff) })
+}
+
+func (r *Registry) prune(keep func(string, *cachedClient) bool) int {
+	r.mu.Lock()
+	var dropped []*talis.APIClient
+	for id, cc := range r.clients {
+		if !keep(id, cc) {
+			delete(r.clients, id)
+			dropped = append(dropped, cc.c)
+		}
+	}
+	r.mu.Unlock()
+	for _, c := range dropped {
+		c.CloseIdleConnections()
+	}
+	return len(dropped)
+}
+
+// Len is the number of clients kept.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.clients)
 }
 
 // endpointKey never contains the key itself: it ends up in logs and metrics labels.

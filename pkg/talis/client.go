@@ -82,6 +82,9 @@ type APIClient struct {
 	limiter   *rate.Limiter
 	observer  func(CallInfo)
 	hold      *retryAfterHold // nil unless Options.HoldOnRetryAfter
+	maxList   int64           // Options.MaxListBytes
+	maxBody   int64           // Options.MaxResponseBytes
+	ownsHTTP  bool            // http was built here, so its idle connections are ours to close
 	// The key is unexported and atomic so SetAPIKey can race with calls and
 	// so printing the client cannot reveal it.
 	apiKey atomic.Pointer[string]
@@ -109,9 +112,11 @@ func NewClient(opts *Options) (*APIClient, error) {
 		userAgent: o.UserAgent,
 		retry:     o.Retry,
 		observer:  o.Observer,
+		maxList:   o.MaxListBytes,
+		maxBody:   o.MaxResponseBytes,
 	}
 	if c.http == nil {
-		c.http = defaultHTTPClient()
+		c.http, c.ownsHTTP = defaultHTTPClient(), true
 	}
 	if o.HoldOnRetryAfter {
 		c.hold = &retryAfterHold{}
@@ -134,6 +139,14 @@ func defaultHTTPClient() *http.Client {
 	return &http.Client{
 		Transport:     rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// CloseIdleConnections closes the kept-alive connections of a client that is no longer used,
+// unless they belong to an Options.HTTPClient shared with others.
+func (c *APIClient) CloseIdleConnections() {
+	if c.ownsHTTP {
+		c.http.CloseIdleConnections()
 	}
 }
 

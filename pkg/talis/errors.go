@@ -113,3 +113,38 @@ func (e *invalidArgError) Error() string { return "talis: invalid argument: " + 
 func invalidArgf(format string, args ...any) error {
 	return &invalidArgError{msg: fmt.Sprintf(format, args...)}
 }
+
+// ErrResponseTooLarge matches (errors.Is) a call whose answer exceeded one of the client's
+// size bounds (Options.MaxListBytes, Options.MaxResponseBytes, MaxRowBytes). Such an answer
+// is not read further and the call is not retried: a repeat would get the same answer.
+var ErrResponseTooLarge = errors.New("talis: response too large")
+
+// TooLargeError says which bound an answer exceeded and where it came from.
+type TooLargeError struct {
+	// Endpoint is the client's base URL (never with credentials: the client refuses them).
+	Endpoint string
+	// What was too large, e.g. "response body".
+	What string
+	// Limit is the bound in bytes, and Bound its name.
+	Limit int64
+	Bound string
+}
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s from %s exceeds %s (%s): the endpoint does not answer like Talis, or the bound is too low",
+		e.What, e.Endpoint, byteSize(e.Limit), e.Bound)
+}
+
+// Is makes errors.Is(err, ErrResponseTooLarge) hold.
+func (e *TooLargeError) Is(target error) bool { return target == ErrResponseTooLarge }
+
+// byteSize prints a bound the way it was chosen, e.g. "64 MiB" or "1000 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

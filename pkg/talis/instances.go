@@ -36,7 +36,7 @@ func (c *APIClient) listInstances(ctx context.Context, method, path string, opts
 		return nil, err
 	}
 	resp, err := c.do(ctx, call{method: method, route: route, httpMethod: http.MethodGet,
-		path: path, query: q, idempotent: true})
+		path: path, query: q, idempotent: true, list: true})
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (c *APIClient) GetInstancesPublicIPs(ctx context.Context, opts *ListOptions
 		return PublicIPsResponse{}, err
 	}
 	resp, err := c.do(ctx, call{method: "GetInstancesPublicIPs", route: route, httpMethod: http.MethodGet,
-		path: path, query: q, idempotent: true})
+		path: path, query: q, idempotent: true, list: true})
 	if err != nil {
 		return PublicIPsResponse{}, err
 	}

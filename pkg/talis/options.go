@@ -19,6 +19,17 @@ const (
 	// DefaultUserAgent is sent when Options.UserAgent is empty.
 	DefaultUserAgent = "talis-operator/pkg-talis"
 
+	// DefaultMaxListBytes bounds an instance list body when Options.MaxListBytes is zero. A
+	// row of the emulator with three tags and one volume is 660 bytes; 50,000 such rows, the
+	// most one unpaged list is planned for, with room for rows twice that long (more tags,
+	// volumes) come to 50,000 × 660 × 2 = 63 MiB.
+	DefaultMaxListBytes int64 = 64 << 20
+
+	// DefaultMaxResponseBytes bounds every other 2xx body when Options.MaxResponseBytes is zero.
+	// The largest the operator gets is a create answer for a batch of up to 500 instances
+	// (500 × 660 B = 330 kB); an RPC page holds 50 rows (33 kB). 4 MiB leaves ten times that.
+	DefaultMaxResponseBytes int64 = 4 << 20
+
 	// AdminOwnerID is the owner id the server hard-wires into every task read
 	// and task.terminate: tasks of any other owner are invisible through the API.
 	AdminOwnerID uint = 4294967295
@@ -102,6 +113,15 @@ type Options struct {
 	// *APIError whose RetryAfter is the remaining wait (retryable, not ambiguous). Retry-After
 	// is capped at MaxRetryAfter.
 	HoldOnRetryAfter bool
+	// MaxListBytes bounds the body of the instance list routes (GetInstances and its
+	// variants, GetInstancesPublicIPs, ScanInstances); DefaultMaxListBytes if zero. A longer
+	// body fails the call with an error matching ErrResponseTooLarge, not retried.
+	// ScanInstances never holds the body: what a scan costs is the rows its callback keeps plus
+	// one row, and one row (any single JSON value of the list) is refused beyond MaxRowBytes.
+	MaxListBytes int64
+	// MaxResponseBytes bounds every other 2xx body, which is read whole before it is decoded;
+	// DefaultMaxResponseBytes if zero. Error bodies are read up to 64 KiB and cut there.
+	MaxResponseBytes int64
 }
 
 // DefaultOptions returns options for a local server without authentication.
@@ -119,8 +139,8 @@ func DefaultOptions() *Options {
 
 // String hides the API key so options can be logged safely.
 func (o Options) String() string {
-	return fmt.Sprintf("talis.Options{BaseURL:%q PathPrefix:%q APIKey:%s Timeout:%s Retry:%+v RateLimit:%g Burst:%d}",
-		o.BaseURL, o.PathPrefix, redactedMark(o.APIKey), o.Timeout, o.Retry, o.RateLimit, o.Burst)
+	return fmt.Sprintf("talis.Options{BaseURL:%q PathPrefix:%q APIKey:%s Timeout:%s Retry:%+v RateLimit:%g Burst:%d MaxListBytes:%d MaxResponseBytes:%d}",
+		o.BaseURL, o.PathPrefix, redactedMark(o.APIKey), o.Timeout, o.Retry, o.RateLimit, o.Burst, o.MaxListBytes, o.MaxResponseBytes)
 }
 
 // GoString keeps %#v from printing the API key.
@@ -168,6 +188,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RateLimit < 0 || math.IsNaN(o.RateLimit) || math.IsInf(o.RateLimit, 0) {
 		return o, errors.New("talis: RateLimit must be a finite number >= 0")
+	}
+	if o.MaxListBytes < 0 || o.MaxResponseBytes < 0 {
+		return o, errors.New("talis: MaxListBytes and MaxResponseBytes must not be negative")
+	}
+	if o.MaxListBytes == 0 {
+		o.MaxListBytes = DefaultMaxListBytes
+	}
+	if o.MaxResponseBytes == 0 {
+		o.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	if o.RateLimit > 0 && o.Burst < 1 {
 		o.Burst = max(1, int(math.Ceil(o.RateLimit)))

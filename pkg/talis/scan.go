@@ -25,7 +25,7 @@ func (c *APIClient) ScanInstances(ctx context.Context, opts *ListOptions, fn fun
 	}
 	var fnErr error
 	_, err = c.do(ctx, call{method: "ScanInstances", route: route, httpMethod: http.MethodGet,
-		path: path, query: q, idempotent: true,
+		path: path, query: q, idempotent: true, list: true,
 		stream: func(r io.Reader) error {
 			return scanInstanceList(r, func(in *Instance) error {
 				if fnErr = fn(in); fnErr != nil {
@@ -42,11 +42,44 @@ func (c *APIClient) ScanInstances(ctx context.Context, opts *ListOptions, fn fun
 
 var errScanStopped = errors.New("scan stopped by its caller")
 
+// MaxRowBytes bounds one JSON value of a scanned list: a row, or another member of the
+// envelope. encoding/json's Decoder buffers a whole value before decoding it (a 60 MiB name
+// would be held twice, as buffer and as string), so the bytes read for one value are counted
+// and a longer one fails the scan with an error matching ErrResponseTooLarge. The longest row
+// the operator can cause is about 9 KiB (32 tags of 128 bytes, the operator's own tags, 16
+// volumes); 256 KiB leaves room for whatever else a Talis row may carry.
+const MaxRowBytes = 256 << 10
+
+var errRowTooLong = errors.New("list row too long")
+
+// rowWindow counts the bytes read since its last reset and fails reads beyond max. The
+// decoder's buffer then holds at most what was left over from the previous value plus max.
+type rowWindow struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (w *rowWindow) reset() { w.n = 0 }
+
+func (w *rowWindow) Read(p []byte) (int, error) {
+	if w.n >= w.max {
+		return 0, errRowTooLong
+	}
+	if room := w.max - w.n; int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := w.r.Read(p)
+	w.n += int64(n)
+	return n, err
+}
+
 // scanInstanceList decodes a {"rows": [...], ...} list envelope row by row and
 // accepts what decodeInstanceList accepts: null rows are skipped, other members
 // ignored, member names matched case-insensitively like encoding/json does.
 func scanInstanceList(r io.Reader, fn func(*Instance) error) error {
-	dec := json.NewDecoder(r)
+	w := &rowWindow{r: r, max: MaxRowBytes}
+	dec := json.NewDecoder(w)
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -59,28 +92,33 @@ func scanInstanceList(r io.Reader, fn func(*Instance) error) error {
 		return fmt.Errorf("list body is %v, not an object", tok)
 	}
 	for dec.More() {
+		w.reset()
 		tok, err := dec.Token()
 		if err != nil {
 			return err
 		}
 		if name, _ := tok.(string); !strings.EqualFold(name, "rows") {
+			w.reset()
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := scanRows(dec, fn); err != nil {
+		if err := scanRows(dec, w, fn); err != nil {
 			return err
 		}
 	}
+	w.reset()
 	if _, err := dec.Token(); err != nil { // the closing brace
 		return err
 	}
+	w.reset()
 	return expectEnd(dec)
 }
 
-func scanRows(dec *json.Decoder, fn func(*Instance) error) error {
+func scanRows(dec *json.Decoder, w *rowWindow, fn func(*Instance) error) error {
+	w.reset()
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -93,6 +131,7 @@ func scanRows(dec *json.Decoder, fn func(*Instance) error) error {
 		return fmt.Errorf("rows is %v, not an array", tok)
 	}
 	for dec.More() {
+		w.reset()
 		var in *Instance
 		if err := dec.Decode(&in); err != nil {
 			return err
@@ -104,6 +143,7 @@ func scanRows(dec *json.Decoder, fn func(*Instance) error) error {
 			return err
 		}
 	}
+	w.reset()
 	_, err = dec.Token() // the closing bracket
 	return err
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,9 +15,9 @@ import (
 	"time"
 )
 
-// maxResponseBody bounds what is read from one response; an unpaged list of
-// many thousands of instances still fits.
-const maxResponseBody = 64 << 20
+// maxErrorBody bounds what is read of a non-2xx body: only its first maxErrorText bytes are
+// kept, and its JSON shape is recognised from far less.
+const maxErrorBody = 64 << 10
 
 // call describes one client operation.
 type call struct {
@@ -30,6 +29,8 @@ type call struct {
 	body       any // JSON-encoded when non-nil
 	idempotent bool
 	rpc        bool
+	// list marks the instance list routes, bounded by MaxListBytes instead of MaxResponseBytes.
+	list bool
 	// stream, when set, reads a 2xx body as it arrives instead of it being
 	// buffered in response.body.
 	stream func(io.Reader) error
@@ -151,24 +152,77 @@ func (c *APIClient) attempt(ctx context.Context, cl call, target string, payload
 	if c.hold != nil {
 		c.hold.observe(status, hresp.Header, time.Now())
 	}
-	if cl.stream != nil && status >= 200 && status < 300 {
-		return streamBody(cl, hresp)
-	}
-	data, rerr := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBody+1))
-	if rerr == nil && len(data) > maxResponseBody {
-		rerr = fmt.Errorf("response body exceeds %d bytes", maxResponseBody)
-	}
 	ok := status >= 200 && status < 300
-	if rerr != nil {
-		if ok {
-			return nil, &requestError{route: cl.route, err: rerr, phase: responded}
-		}
-		// An error status is decisive even if its body was cut short.
+	if cl.stream != nil && ok {
+		return c.streamBody(cl, hresp)
 	}
 	if !ok {
+		// An error status is decisive even if its body was cut short or unreadable.
+		data, _, _ := readBody(hresp.Body, hresp.ContentLength, maxErrorBody)
 		return nil, newAPIError(status, hresp.Header, data, key, cl.method, cl.route, cl.rpc)
 	}
+	limit := c.bodyLimit(cl)
+	data, over, rerr := readBody(hresp.Body, hresp.ContentLength, limit)
+	if over {
+		return nil, c.tooLarge(cl, limit)
+	}
+	if rerr != nil {
+		return nil, &requestError{route: cl.route, err: rerr, phase: responded}
+	}
 	return &response{status: status, body: data}, nil
+}
+
+// bodyLimit is the most a 2xx body of cl may hold.
+func (c *APIClient) bodyLimit(cl call) int64 {
+	if cl.list {
+		return c.maxList
+	}
+	return c.maxBody
+}
+
+// readBody reads r up to limit bytes; over reports a body longer than that, of which limit+1
+// bytes were read. The buffer starts at the announced length (if any, and never above the
+// limit) and doubles, so reading costs at most about twice the limit whatever is announced.
+func readBody(r io.Reader, announced, limit int64) (data []byte, over bool, err error) {
+	size := int64(4 << 10)
+	if announced >= 0 {
+		size = announced + 1 // room to see EOF without growing
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf, true, nil
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf))+512, limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, rerr := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > limit:
+			return buf, true, nil
+		case errors.Is(rerr, io.EOF):
+			return buf, false, nil
+		case rerr != nil:
+			return buf, false, rerr
+		}
+	}
+}
+
+// tooLarge is the error of a body over its bound: final (a repeat would get the same answer),
+// naming the endpoint and the bound so that it reads well in a condition.
+func (c *APIClient) tooLarge(cl call, limit int64) error {
+	opt, what := "MaxResponseBytes", "response body"
+	switch {
+	case limit == MaxRowBytes:
+		opt, what = "MaxRowBytes", "one row of the instance list"
+	case cl.list:
+		opt = "MaxListBytes"
+	}
+	return &requestError{route: cl.route, phase: responded, decode: true, streamed: cl.stream != nil,
+		err: &TooLargeError{Endpoint: c.origin + c.root, What: what, Limit: limit, Bound: opt}}
 }
 
 // sendTrace records, from transport callbacks that may run on other
@@ -223,12 +277,15 @@ func isDialError(err error) bool {
 
 // streamBody hands a 2xx body to the call's stream decoder. Its errors are
 // marked streamed: rows may already have been passed on, so they are final.
-func streamBody(cl call, hresp *http.Response) (*response, error) {
-	r := &bodyReader{r: io.LimitReader(hresp.Body, maxResponseBody+1)}
+func (c *APIClient) streamBody(cl call, hresp *http.Response) (*response, error) {
+	limit := c.bodyLimit(cl)
+	r := &bodyReader{r: hresp.Body, limit: limit}
 	err := cl.stream(r)
 	switch {
-	case r.n > maxResponseBody:
-		err = &requestError{route: cl.route, err: fmt.Errorf("response body exceeds %d bytes", maxResponseBody), phase: responded, streamed: true}
+	case r.n > limit:
+		err = c.tooLarge(cl, limit)
+	case errors.Is(err, errRowTooLong):
+		err = c.tooLarge(cl, MaxRowBytes)
 	case r.err != nil && !errors.Is(r.err, io.EOF):
 		err = &requestError{route: cl.route, err: r.err, phase: responded, streamed: true}
 	case err != nil:
@@ -240,20 +297,28 @@ func streamBody(cl call, hresp *http.Response) (*response, error) {
 	return &response{status: hresp.StatusCode}, nil
 }
 
-// bodyReader tells read failures (worth another call) from malformed JSON.
+// bodyReader tells read failures (worth another call) from malformed JSON,
+// and stops once more than limit bytes have come.
 type bodyReader struct {
-	r   io.Reader
-	n   int64
-	err error
+	r     io.Reader
+	n     int64
+	limit int64
+	err   error
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.n > b.limit {
+		return 0, errBodyTooLong
+	}
+	if room := b.limit + 1 - b.n; int64(len(p)) > room {
+		p = p[:room]
+	}
 	n, err := b.r.Read(p)
 	b.n += int64(n)
 	if err != nil && b.err == nil {
 		b.err = err
 	}
-	if b.n > maxResponseBody {
+	if b.n > b.limit {
 		return n, errBodyTooLong
 	}
 	return n, err

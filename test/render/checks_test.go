@@ -30,6 +30,7 @@ func checkAll(t *testing.T, objs objects) {
 	t.Helper()
 	checkPodSecurity(t, objs)
 	checkRBAC(t, objs)
+	checkStatusWrites(t, objs)
 	checkBindings(t, objs)
 	checkServices(t, objs)
 	checkServiceMonitors(t, objs)
@@ -139,6 +140,50 @@ func checkRBAC(t *testing.T, objs objects) {
 			}
 		}
 	}
+}
+
+// checkStatusWrites allows only the manager's ClusterRole to write the status of Talis objects:
+// status steers the operator's Talis calls, so a tenant who could write it could forge them.
+func checkStatusWrites(t *testing.T, objs objects) {
+	t.Helper()
+	for _, r := range typed[rbacv1.ClusterRole](t, objs, "ClusterRole") {
+		if !strings.HasSuffix(r.Name, "-manager-role") {
+			for _, e := range statusWrites(r.Rules) {
+				t.Errorf("ClusterRole %s %s", r.Name, e)
+			}
+		}
+	}
+	for _, r := range typed[rbacv1.Role](t, objs, "Role") {
+		for _, e := range statusWrites(r.Rules) {
+			t.Errorf("Role %s/%s %s", r.Namespace, r.Name, e)
+		}
+	}
+}
+
+// statusWrites describes the rules that reach the status of Talis objects with any verb but get:
+// on <kind>/status, or on "*", "*/status" or "<kind>/*" in infra.talis.io or "*".
+func statusWrites(rules []rbacv1.PolicyRule) []string {
+	var out []string
+	for i, rule := range rules {
+		if !slices.Contains(rule.APIGroups, "infra.talis.io") && !slices.Contains(rule.APIGroups, "*") {
+			continue
+		}
+		for _, res := range rule.Resources {
+			allowed := []string{"get"} // all a status subresource serves besides writes
+			switch {
+			case res == "*" || strings.HasSuffix(res, "/*"):
+				allowed = []string{"get", "list", "watch"}
+			case !strings.HasSuffix(res, "/status"):
+				continue
+			}
+			for _, v := range rule.Verbs {
+				if !slices.Contains(allowed, v) {
+					out = append(out, fmt.Sprintf("rule %d: verb %q on %q reaches the status of Talis objects, which only the manager may write", i, v, res))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // checkBindings requires every binding to name a rendered role and the rendered service account,
