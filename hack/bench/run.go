@@ -85,7 +85,7 @@ func run(ctx context.Context, c *config) error {
 				return err
 			}
 		}
-		emu.Close()
+		_ = emu.Close()
 		writeOutputs(c, res) // partial results survive a later failure
 	}
 	// What a real Talis does: its worker starts at most 10 tasks per second per priority.
@@ -94,7 +94,7 @@ func run(ctx context.Context, c *config) error {
 		if err != nil {
 			return fmt.Errorf("capped convergence N=%d: %w", n, err)
 		}
-		emu.Close()
+		_ = emu.Close()
 		res.Capped = append(res.Capped, conv)
 		writeOutputs(c, res)
 	}
