@@ -86,7 +86,7 @@ func run(ctx context.Context, c *config) error {
 			}
 		}
 		_ = emu.Close()
-		writeOutputs(c, res) // partial results survive a later failure
+		_ = writeOutputs(c, res) // partial results survive a later failure
 	}
 	// What a real Talis does: its worker starts at most 10 tasks per second per priority.
 	for _, n := range c.cappedSizes {
@@ -96,7 +96,7 @@ func run(ctx context.Context, c *config) error {
 		}
 		_ = emu.Close()
 		res.Capped = append(res.Capped, conv)
-		writeOutputs(c, res)
+		_ = writeOutputs(c, res)
 	}
 	if c.scale > 0 {
 		sc, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d", c.scale), c.scale,
