@@ -85,8 +85,8 @@ func run(ctx context.Context, c *config) error {
 				return err
 			}
 		}
-		emu.Close()
-		writeOutputs(c, res) // partial results survive a later failure
+		_ = emu.Close()
+		_ = writeOutputs(c, res) // partial results survive a later failure
 	}
 	// What a real Talis does: its worker starts at most 10 tasks per second per priority.
 	for _, n := range c.cappedSizes {
@@ -94,9 +94,9 @@ func run(ctx context.Context, c *config) error {
 		if err != nil {
 			return fmt.Errorf("capped convergence N=%d: %w", n, err)
 		}
-		emu.Close()
+		_ = emu.Close()
 		res.Capped = append(res.Capped, conv)
-		writeOutputs(c, res)
+		_ = writeOutputs(c, res)
 	}
 	if c.scale > 0 {
 		sc, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d", c.scale), c.scale,

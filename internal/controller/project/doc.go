@@ -7,7 +7,4 @@
 //   - instances.go: the live instances left in a project being deleted.
 //   - secrets.go: waking projects when their API key Secret changes.
 //   - pause.go: the paused annotation.
-//
-// Status is written once per reconcile, at its end; the only other write records a new Talis
-// name before the create call that uses it (rename.go, recordName).
 package project
