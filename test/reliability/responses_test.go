@@ -108,7 +108,7 @@ func TestMalformedTalisResponses(t *testing.T) {
 		{"HTML instead of JSON", body(200, `<html><body>Welcome to nginx</body></html>`), list, []string{"GET /api/v1/instances", "invalid character '<'"}, nil},
 		{"empty 200", body(200, ``), list, []string{"unexpected end of JSON input"}, nil},
 		{"deeply nested JSON", body(200, `{"rows":`+strings.Repeat("[", 20000)), list, []string{"GET /api/v1/instances", "exceeded max depth"}, nil},
-		{"huge 200 body", endless(200, `{"rows":[`+strings.Repeat(" ", 63)), list, []string{"GET /api/v1/instances", "response body exceeds"}, nil},
+		{"huge 200 body", endless(200, `{"rows":[`+strings.Repeat(" ", 63)), list, []string{"GET /api/v1/instances", "exceeds 64 MiB (MaxListBytes)"}, nil},
 		{"huge 500 body", endless(500, "stack trace line "), list, []string{"GET /api/v1/instances", "500"}, shortMessage},
 		{"body cut short", cut(200, 4096, `{"rows":[{"ID":1},`), list, []string{"GET /api/v1/instances", "unexpected EOF"}, nil},
 		{"body that never ends", trickle, list, []string{"GET /api/v1/instances"}, nil},
