@@ -306,6 +306,16 @@ type PendingCreate struct {
 
 	// RequestedAt is when the call was about to be made.
 	RequestedAt metav1.Time `json:"requestedAt"`
+
+	// SendBy is the deadline the sending manager gave the call, on its clock: it was never sent later.
+	// +optional
+	SendBy *metav1.Time `json:"sendBy,omitempty"`
+
+	// LandBy is when, on the sending manager's clock, the call's instances may have appeared in Talis at the latest (SendBy plus the time Talis may take).
+	// Whichever manager judges the outcome waits for the later of this and its own window, plus the clock skew allowed between managers, before it may conclude that the call created nothing.
+	// Absent in intents written by older managers.
+	// +optional
+	LandBy *metav1.Time `json:"landBy,omitempty"`
 }
 
 // CreateFailures is the replacement backoff of a set whose instances fail in Talis.

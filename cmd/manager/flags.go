@@ -72,6 +72,7 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	fs.DurationVar(&o.timing.ErrorRetry, "error-retry", o.timing.ErrorRetry, "Wait before retrying after an error a person or Talis must fix.")
 	fs.DurationVar(&o.timing.DetailWrite, "status-detail-interval", o.timing.DetailWrite, "Least time between two status writes of a set when the second only adds instance detail (IDs, states short of ready); health and ready counts are written at once. 0 writes every change.")
 	fs.DurationVar(&o.timing.MissingProjectGrace, "missing-project-grace", o.timing.MissingProjectGrace, "How long after a set is created a missing TalisProject is waited for before it is a Warning (applied together, sets often land first).")
+	fs.DurationVar(&o.timing.MaxClockSkew, "max-clock-skew", o.timing.MaxClockSkew, "Most the clocks of two manager replicas (or of a manager and its successor after an upgrade) may differ by. A create is recorded and sent on one manager's clock and may be judged on another's: a manager waits for the sender's recorded window plus this much before it concludes that a create whose reply was lost created nothing.")
 	fs.DurationVar(&o.timing.TerminateRetry, "terminate-retry", o.timing.TerminateRetry, "Repeat a terminate call if the instance is still live after this long.")
 	fs.DurationVar(&o.timing.TerminateSettle, "terminate-settle", o.timing.TerminateSettle, "How long an instance terminated before it was ever ready stays watched (Talis lets a create that is still running undo a terminate); the set, and its deletion, wait for it.")
 	fs.DurationVar(&o.timing.DriftPoll, "drift-interval", o.timing.DriftPoll, "How often each Talis endpoint's instance list is compared with what steady sets recorded, waking only those it contradicts (one list call per endpoint, whatever the number of sets); 0 leaves drift to --resync-period.")
@@ -85,6 +86,9 @@ func parseFlagsWithZap(args []string, zapOpts *zap.Options) (*options, error) {
 	// may still land until then plus a margin for the server.
 	o.timing.CreateDeadline = o.talisTimeout
 	o.timing.CreateAmbiguity = o.talisTimeout + 15*time.Second
+	if o.timing.MaxClockSkew < 0 {
+		return nil, fmt.Errorf("--max-clock-skew must not be negative")
+	}
 	if o.timing.StallAfter < 0 {
 		return nil, fmt.Errorf("--stall-after-failures must not be negative")
 	}

@@ -6,13 +6,18 @@
 // The steps:
 //
 //  1. Intent: before a create call, the set's status records a PendingCreate (attempt, count,
-//     RequestedAt), written with the resourceVersion the decision was based on.
+//     RequestedAt, and the sender's promise SendBy and LandBy: Window.Promise), written with the
+//     resourceVersion the decision was based on.
 //  2. Send: the call is batched with other sets' creates (Batcher) and is never sent after its
 //     deadline, RequestedAt + Window.Send; the client refuses to write the body past it.
 //  3. Outcome: a reply is held in memory (Results) until a later reconcile records it.
 //  4. Confirmation by tag: every instance carries its set's identity and its attempt (Tags);
 //     without a reply, a snapshot shows whether the attempt made anything. Only a snapshot that
-//     started after RequestedAt + Window.Land may say "not applied" (Judge).
+//     started after Window.LandBy may say "not applied" (Judge): the later of the sender's LandBy
+//     and RequestedAt + the judge's own Window.Land, plus Window.Skew and TimestampPrecision.
+//     The judge need not be the sender (a restart with a shorter --talis-timeout, a leader
+//     handover during an upgrade), and its clock may be ahead of the sender's, whose clock
+//     every recorded time is on, by up to Skew (--max-clock-skew, DefaultMaxClockSkew).
 //  5. Late arrivals: an instance of an attempt already resolved, which a request held somewhere
 //     past its deadline can still make, is recognised by its tag (Classify) and counted like any
 //     other instance of the set, so the set's own scale-down removes any surplus.

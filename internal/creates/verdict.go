@@ -23,13 +23,15 @@ func (v Verdict) String() string {
 	return [...]string{"unknown", "applied", "not applied"}[v]
 }
 
-// Judge decides a pending create from a snapshot that started at snapStart; found says whether
-// the snapshot holds an instance tagged with the pending attempt.
+// Judge decides a pending create from a snapshot that started at snapStart (on this manager's
+// clock); found says whether the snapshot holds an instance tagged with the pending attempt. The
+// create may have been sent by another manager, with another window and clock: "not applied"
+// waits for Window.LandBy, the later of the sender's promise and w, plus w.Skew.
 func Judge(pc *infrav1.PendingCreate, found bool, snapStart time.Time, w Window) Verdict {
 	switch {
 	case found:
 		return Applied
-	case w.Closed(pc.RequestedAt.Time, snapStart):
+	case w.Closed(pc, snapStart):
 		return NotApplied
 	default:
 		return Unknown

@@ -116,7 +116,8 @@ func TestHeldCreatesAndSlowTerminates(t *testing.T) {
 	s := seed(t)
 	emu, proxy := talisBehindProxy(t, s, emulator.Delays{Pickup: 50 * time.Millisecond, Create: 200 * time.Millisecond,
 		Ready: 100 * time.Millisecond, Terminate: 150 * time.Millisecond})
-	// --talis-timeout 3s: deadline 3 s after the intent, window closed 18 s after it.
+	// --talis-timeout 3s: deadline 3 s after the intent, window closed 21 s after it (18 s plus
+	// --max-clock-skew 2s and a second of precision).
 	proxy.HoldCreates(0.35, time.Second, 24*time.Second, s)
 	emu.SetFaults(emulator.Faults{TerminateFailRate: 0.2, Routes: map[string]emulator.RouteFault{
 		"DELETE /api/v1/instances": {Latency: 2 * time.Second, Jitter: 4 * time.Second},

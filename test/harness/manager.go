@@ -226,12 +226,15 @@ func FreeAddr() (string, error) {
 // ErrTimeout is returned by Eventually when the condition never held.
 var ErrTimeout = errors.New("timed out")
 
-// ManagerArgs are the manager's flags for tests: short intervals, no probes, metrics off, plus
-// extra flags (later flags win).
+// ManagerArgs are the manager's flags for tests: short intervals, no probes, metrics off, a small
+// clock skew (one host clock), plus extra flags (later flags win).
 func ManagerArgs(talisURL string, extra ...string) []string {
 	args := []string{"--talis-url", talisURL, "--metrics-bind-address", "0", "--health-probe-bind-address", "0",
 		"--poll-min", "200ms", "--poll-max", "2s", "--error-retry", "2s", "--terminate-retry", "5s",
 		"--resync-period", "1m", "--talis-min-list-interval", "200ms", "--talis-timeout", "3s",
-		"--talis-rate-limit", "50", "--concurrency", "4", "--cluster-id", ClusterID, "--terminate-settle", "10s"}
+		"--talis-rate-limit", "50", "--concurrency", "4", "--cluster-id", ClusterID, "--terminate-settle", "10s",
+		// Every test manager runs on this machine's clock: no skew to allow for beyond a margin
+		// (the 30 s default would delay every "not applied" verdict the suites wait for).
+		"--max-clock-skew", "2s"}
 	return append(args, extra...)
 }

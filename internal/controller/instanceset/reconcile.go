@@ -134,6 +134,7 @@ func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p 
 	if n := min(d.plan.create, r.Timing.MaxCreateBatch); n > 0 {
 		st.LastCreateAttempt++
 		d.pending = &infrav1.PendingCreate{Attempt: st.LastCreateAttempt, Count: int32(n), TemplateHash: st.TemplateHash, RequestedAt: metav1.Time{Time: now}}
+		r.Timing.CreateWindow().Promise(d.pending) // whichever manager judges it holds to this window
 		st.PendingCreate = d.pending
 	}
 	summarize(s, d.spec)

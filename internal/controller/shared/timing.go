@@ -21,6 +21,9 @@ type Timing struct {
 	// CreateAmbiguity is how long after its intent a create's instances may still appear in
 	// Talis: CreateDeadline plus the server's processing time.
 	CreateAmbiguity time.Duration
+	// MaxClockSkew bounds how far apart the clocks of two managers may be: a create sent by one
+	// may be judged by another (creates.Window.Skew).
+	MaxClockSkew time.Duration
 	// TerminateSettle is how long an instance terminated before its create finished stays
 	// watched: Talis lets a running create write over a terminate, and the instance comes back.
 	TerminateSettle time.Duration
@@ -58,6 +61,7 @@ func DefaultTiming() Timing {
 		ErrorRetry:      30 * time.Second,
 		CreateDeadline:  30 * time.Second,
 		CreateAmbiguity: 45 * time.Second,
+		MaxClockSkew:    creates.DefaultMaxClockSkew,
 		TerminateRetry:  time.Minute,
 		TerminateSettle: 5 * time.Minute,
 		MaxCreateBatch:  100,
@@ -71,13 +75,14 @@ func DefaultTiming() Timing {
 	}
 }
 
-// createWindow is when a create recorded now can take effect in Talis.
+// CreateWindow is when a create recorded now can take effect in Talis, and the clock skew allowed
+// when judging one another manager may have sent.
 func (t Timing) CreateWindow() creates.Window {
 	send := t.CreateDeadline
 	if send <= 0 || send > t.CreateAmbiguity {
 		send = t.CreateAmbiguity / 2
 	}
-	return creates.Window{Send: send, Land: t.CreateAmbiguity}
+	return creates.Window{Send: send, Land: t.CreateAmbiguity, Skew: max(t.MaxClockSkew, 0)}
 }
 
 // jitter spreads steady-state polls so that thousands of sets do not poll in lockstep.
