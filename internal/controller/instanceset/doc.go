@@ -17,6 +17,7 @@
 //   - drift.go: the drift watch that wakes steady sets when Talis contradicts them.
 //   - waker.go: waking sets from outside the informers.
 //   - steps.go: the steps crash tests stop at.
+//   - annotations.go: per-set memory of a misread delete-instances annotation, told once.
 //   - project.go: the set's view of its TalisProject.
 //   - identity.go, template.go, summary.go, metrics.go: the set's identity, template hash,
 //     IP summary and selector, and instance metrics.

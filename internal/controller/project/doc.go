@@ -5,6 +5,8 @@
 //   - ownership.go: whether a Talis project found under our name may be used.
 //   - rename.go: following spec.projectName before the project was created.
 //   - instances.go: the live instances left in a project being deleted.
-//   - secrets.go: waking projects when their API key Secret changes.
+//   - secrets.go: waking projects when their API key Secret changes; looking again soon at a
+//     Secret that is missing or not labelled (only labelled ones are watched).
 //   - pause.go: the paused annotation.
+//   - status.go: the status write, with status.reason for kubectl get.
 package project
