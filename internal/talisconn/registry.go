@@ -102,13 +102,16 @@ func (r *Registry) ForProject(ctx context.Context, p *infrav1.TalisProject) (*Co
 	if url == "" {
 		return nil, &CredentialsError{Reason: infrav1.ReasonCredentialsUnavailable, Message: "no Talis URL: set spec.connection.url or the manager's --talis-url"}
 	}
-	if err := r.checkEndpoint(url); err != nil {
-		return nil, err
-	}
 	key := ""
 	var ref *infrav1.SecretKeyReference
 	if c := p.Spec.Connection; c != nil {
 		ref = c.APIKeySecretRef
+	}
+	if moved := r.movedFromManager(p, url, ref); moved != nil {
+		return nil, moved
+	}
+	if err := r.checkEndpoint(url); err != nil {
+		return nil, err
 	}
 	switch {
 	case ref != nil:
@@ -145,6 +148,22 @@ func KeySource(p *infrav1.TalisProject) string {
 		return fmt.Sprintf("key %q of Secret %q (spec.connection.apiKeySecretRef)", key, c.APIKeySecretRef.Name)
 	}
 	return "the manager's key (its --talis-api-key-file or TALIS_API_KEY; the chart's talis.apiKeySecret)"
+}
+
+// movedFromManager: a project that follows the manager's URL (none of its own) and uses the
+// manager's key was created at a --talis-url the manager no longer has. Its instances live there,
+// but the manager's key only goes to its own URL: say what changed, not that a Secret or an
+// allowed URL is missing.
+func (r *Registry) movedFromManager(p *infrav1.TalisProject, url string, ref *infrav1.SecretKeyReference) *CredentialsError {
+	if ref != nil || r.defaults.APIKey == "" || sameURL(url, r.defaults.URL) {
+		return nil
+	}
+	if c := p.Spec.Connection; c != nil && c.URL != "" {
+		return nil
+	}
+	return &CredentialsError{Reason: infrav1.ReasonEndpointChanged, Message: fmt.Sprintf(
+		"the project was created at %s, the manager's --talis-url then; the manager's URL is now %s and its key only goes there, so nothing can reach this project's instances (deletion waits too): restore --talis-url, or name a Secret with a key for %s in spec.connection.apiKeySecretRef",
+		redact(url), redact(r.defaults.URL), redact(url))}
 }
 
 // Forget drops what the registry remembers of a project once it is gone.

@@ -137,3 +137,27 @@ func TestRecordedEndpointAndOwnerWin(t *testing.T) {
 		t.Errorf("owner %d endpoint %s; want the recorded 5 and http://old.example.com", c.OwnerID, r.Endpoint(p))
 	}
 }
+
+// A manager with its own key whose --talis-url changed: a project that followed the manager's URL
+// says the endpoint changed (what happened and what to do), not SecretRequired or
+// EndpointNotAllowed, and its key never goes to the old URL.
+func TestManagerURLChangeIsEndpointChanged(t *testing.T) {
+	old, keys := keyRecorder(t)
+	for _, allowed := range [][]string{nil, {old.URL}} {
+		r := NewRegistry(Defaults{URL: "http://new.example.com", APIKey: "manager-key", AllowedURLs: allowed}, nil)
+		p := project("", nil)
+		p.Status.Endpoint = old.URL
+		_, err := r.ForProject(context.Background(), p)
+		if reasonOf(err) != infrav1.ReasonEndpointChanged {
+			t.Errorf("allowed %v: %v (%s), want %s", allowed, err, reasonOf(err), infrav1.ReasonEndpointChanged)
+		}
+	}
+	// A project that names its own URL still needs its own key.
+	r := NewRegistry(Defaults{URL: "http://new.example.com", APIKey: "manager-key", AllowedURLs: []string{old.URL}}, nil)
+	if _, err := r.ForProject(context.Background(), project(old.URL, nil)); reasonOf(err) != infrav1.ReasonSecretRequired {
+		t.Errorf("a project with its own URL and no Secret: %v, want %s", err, infrav1.ReasonSecretRequired)
+	}
+	if len(keys()) != 0 {
+		t.Errorf("keys sent to the old URL: %v", keys())
+	}
+}
