@@ -14,10 +14,21 @@ import (
 // controller-gen keeps a Go comment's line breaks in the description, and kubectl explain
 // prints them as they are: a comment must break lines only between sentences.
 func TestCRDDescriptionsBreakOnlyBetweenSentences(t *testing.T) {
+	for _, crd := range generatedCRDs(t) {
+		for _, v := range crd.Spec.Versions {
+			walkDescriptions(t, crd.Spec.Names.Kind, v.Schema.OpenAPIV3Schema)
+		}
+	}
+}
+
+// generatedCRDs reads the CRDs `make manifests` wrote.
+func generatedCRDs(t *testing.T) []apiextensionsv1.CustomResourceDefinition {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join("..", "..", "config", "crd", "bases", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no CRDs found: %v", err)
 	}
+	crds := make([]apiextensionsv1.CustomResourceDefinition, 0, len(files))
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -27,10 +38,9 @@ func TestCRDDescriptionsBreakOnlyBetweenSentences(t *testing.T) {
 		if err := yaml.Unmarshal(raw, &crd); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range crd.Spec.Versions {
-			walkDescriptions(t, crd.Spec.Names.Kind, v.Schema.OpenAPIV3Schema)
-		}
+		crds = append(crds, crd)
 	}
+	return crds
 }
 
 // upstream are fields whose descriptions come from Kubernetes's own types.
@@ -75,19 +85,7 @@ func TestAPIDocsPrintBoundsAsIntegers(t *testing.T) {
 
 // kubectl explain prints descriptions, not defaults: every defaulted spec field says its default.
 func TestCRDDescriptionsStateDefaults(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "..", "config", "crd", "bases", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no CRDs found: %v", err)
-	}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.Unmarshal(raw, &crd); err != nil {
-			t.Fatal(err)
-		}
+	for _, crd := range generatedCRDs(t) {
 		for _, v := range crd.Spec.Versions {
 			spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
 			walkDefaults(t, crd.Spec.Names.Kind+".spec", &spec)

@@ -14,8 +14,8 @@ import (
 )
 
 // PrintedRow is the row `kubectl get -o wide` prints for one infra.talis.io object (resource:
-// talisinstancesets or talisprojects), by column name: the API server's own Table, printer
-// columns evaluated on the stored object, as kubectl asks for it.
+// talisinstancesets or talisprojects), by column name as the CRD spells it (kubectl prints it in
+// capitals): the API server's own Table, printer columns evaluated on the stored object.
 func PrintedRow(ctx context.Context, cfg *rest.Config, resource, ns, name string) (map[string]string, error) {
 	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
@@ -49,7 +49,7 @@ func PrintedRow(ctx context.Context, cfg *rest.Config, resource, ns, name string
 	row := map[string]string{}
 	for i, c := range t.ColumnDefinitions {
 		if v := t.Rows[0].Cells[i]; v != nil {
-			row[strings.ToUpper(c.Name)] = fmt.Sprint(v)
+			row[c.Name] = fmt.Sprint(v)
 		}
 	}
 	return row, nil

@@ -48,9 +48,14 @@ func (u userView) create(objs ...client.Object) {
 	}
 }
 
-// row is what `kubectl get <resource> <name> -o wide` prints, by upper-case column name.
+// row is what `kubectl get <resource> <name> -o wide` prints, by column header as printed.
 func (u userView) row(resource, name string) (map[string]string, error) {
-	return harness.PrintedRow(ctx, cp.Config, resource, u.ns, name)
+	row, err := harness.PrintedRow(ctx, cp.Config, resource, u.ns, name)
+	printed := make(map[string]string, len(row))
+	for col, v := range row {
+		printed[strings.ToUpper(col)] = v
+	}
+	return printed, err
 }
 
 // eventuallyPrinted waits until the printed row has these columns.
