@@ -21,4 +21,6 @@ const (
 	ReasonNotOwned           = "ProjectNotOwned"
 	ReasonProjectInUse       = "ProjectInUse"
 	ReasonNameForbidden      = "ProjectNameForbidden"
+	// ReasonIdentityNotDerived: a set's status.identity is not one the operator derives for it.
+	ReasonIdentityNotDerived = "IdentityNotDerived"
 )

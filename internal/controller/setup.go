@@ -6,6 +6,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/instanceset"
 	"github.com/talis-operator/talis-operator/internal/controller/outputs"
 	"github.com/talis-operator/talis-operator/internal/controller/project"
@@ -44,9 +45,10 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
+	verifier := &claims.Verifier{Conns: cfg.Conns}
 	if err := (&project.Reconciler{
 		Client: mgr.GetClient(), Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
-		Conns: cfg.Conns, Timing: cfg.Timing,
+		Conns: cfg.Conns, Timing: cfg.Timing, Claims: verifier,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}
@@ -55,6 +57,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
 		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisinstanceset-controller")},
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook, Outputs: verdicts,
+		Claims: verifier,
 	}
 	if err := sets.SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisInstanceSet controller: %w", err)

@@ -99,15 +99,16 @@ var _ = Describe("Talis project ownership", func() {
 		Expect(talis.IsNotFound(err)).To(BeTrue(), "the adopter's deletionPolicy Delete removes it: %v", err)
 	})
 
-	It("never deletes a Talis project another TalisProject still uses (two objects sharing one, as older versions allowed)", func() {
+	It("never lets a second TalisProject use or delete a Talis project another created, whatever its status says", func() {
 		ns, other := newNamespace(), newNamespace()
 		owner := newProject(ns, "owner")
 		create(owner)
 		Eventually(projectID(ns, "owner"), 20*time.Second).ShouldNot(BeZero())
 		name, id := recordedName(ns, "owner"), projectID(ns, "owner")()
 
-		// What the colliding default names of older versions left behind: a second object whose
-		// status records the same Talis project.
+		// A second object whose status records the same Talis project: written by someone with
+		// access to the status subresource (or left by the colliding default names of versions
+		// before creator markers).
 		shared := newProject(other, "shared")
 		shared.Annotations = map[string]string{infrav1.PausedAnnotation: "true"}
 		shared.Finalizers = []string{infrav1.Finalizer}
@@ -127,12 +128,13 @@ var _ = Describe("Talis project ownership", func() {
 			shared.Annotations = nil
 			return k8s.Update(suiteCtx, shared)
 		}, 10*time.Second, 50*time.Millisecond).Should(Succeed())
-		Eventually(projectReason(other, "shared"), 20*time.Second).Should(Equal(infrav1.ReasonReady))
+		Eventually(projectReason(other, "shared"), 20*time.Second).Should(Equal(infrav1.ReasonNotOwned))
+		Eventually(projectReason(ns, "owner"), 10*time.Second).Should(Equal(infrav1.ReasonReady), "the creator keeps it")
 
 		Expect(k8s.Delete(suiteCtx, shared)).To(Succeed())
 		eventuallyGone(shared)
 		Expect(inTalis(name)()).To(BeEquivalentTo(id), "the project its owner still uses is in Talis")
-		Expect(joined(eventsFor(other, "shared"))).To(ContainSubstring("another TalisProject still uses it"))
+		Expect(joined(eventsFor(other, "shared"))).To(ContainSubstring("which is not this object's"))
 
 		Expect(k8s.Delete(suiteCtx, owner)).To(Succeed())
 		eventuallyGone(owner)

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/metrics"
@@ -38,6 +39,8 @@ type Reconciler struct {
 	Hook      StepHook
 	// Outputs holds the outputs reconciler's verdicts, folded into the set's conditions.
 	Outputs *shared.OutputsVerdicts
+	// Claims verifies that the Talis project a TalisProject's status names is that object's.
+	Claims *claims.Verifier
 
 	polls   pollTracker
 	writes  writeTracker

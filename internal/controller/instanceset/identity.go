@@ -1,19 +1,32 @@
 package instanceset
 
 import (
+	"fmt"
+
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
 )
 
 // identityOf is the set's recorded identity, recording it on first use: a set that has already
-// created instances without one keeps the legacy identity they carry.
-func identityOf(s *infrav1.TalisInstanceSet, cluster string) string {
+// created instances without one keeps the legacy identity they carry. Status can be written by
+// others than the operator, so a recorded identity is used only if it is one the operator
+// derives for this namespace and name; otherwise the set could claim another set's instances.
+func identityOf(s *infrav1.TalisInstanceSet, cluster string) (string, *shared.Health) {
 	st := &s.Status
-	if st.Identity == "" {
+	current, legacy := creates.Identity(cluster, s.Namespace, s.Name), creates.Identity("", s.Namespace, s.Name)
+	switch st.Identity {
+	case "":
+		st.Identity = current
 		if st.LastCreateAttempt > 0 || len(st.Instances) > 0 || st.PendingCreate != nil {
-			cluster = ""
+			st.Identity = legacy
 		}
-		st.Identity = creates.Identity(cluster, s.Namespace, s.Name)
+	case current, legacy:
+	default:
+		h := shared.StalledOn(infrav1.ReasonIdentityNotDerived, fmt.Sprintf(
+			"status.identity %q is not this set's: the operator derives it from the cluster ID, namespace and name (%q, or %q for sets from before cluster IDs), and someone else wrote it; nothing is created or terminated with it, and as it cannot change once recorded, delete and re-create the set",
+			st.Identity, current, legacy))
+		return "", &h
 	}
-	return st.Identity
+	return st.Identity, nil
 }

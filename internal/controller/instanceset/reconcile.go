@@ -16,6 +16,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
+	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
@@ -29,6 +30,20 @@ func (r *Reconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisIns
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
 		return r.finish(ctx, s, shared.Problem("reading credentials", err), r.Timing.ErrorRetry)
+	}
+	// Status can be written by others than the operator: nothing it names is used unverified.
+	refusal, err := r.Claims.Verify(ctx, r.Client, conn, p)
+	if err != nil {
+		return r.finish(ctx, s, talisProblem(p, conn, "verifying the TalisProject's Talis project", err), r.retryDelay(client.ObjectKeyFromObject(s), err))
+	}
+	if refusal != nil {
+		return r.finish(ctx, s, shared.StalledOn(refusal.Reason, fmt.Sprintf("TalisProject %q: %s", p.Name, refusal.Message)), r.Timing.ErrorRetry)
+	}
+	if _, forged := identityOf(s, r.Conns.ClusterID()); forged != nil {
+		if deletedAndEmpty(s) {
+			return ctrl.Result{}, r.removeFinalizer(ctx, s) // nothing was ever created with it
+		}
+		return r.finish(ctx, s, *forged, r.Timing.ErrorRetry)
 	}
 	obs, res, ok, err := r.observe(ctx, conn, s, p)
 	if !ok {
@@ -59,6 +74,7 @@ type observation struct {
 	before   string                          // progress fingerprint before the merge
 	conn     *talisconn.Connection
 	failed   []failedInstance // create tasks this poll found failed
+	identity string
 }
 
 // observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
@@ -74,7 +90,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 		}
 		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
 	}
-	identity := identityOf(s, r.Conns.ClusterID())
+	identity := s.Status.Identity // verified by identityOf
 	notBefore := r.polls.notBefore(key, s)
 	if isNewSet(s) {
 		// Nothing this set could have created exists; only a predecessor with the same name
@@ -92,7 +108,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 		return obs, res, false, err
 	}
 	st := &s.Status
-	obs = observation{snap: snap, orig: st.DeepCopy(), conn: conn}
+	obs = observation{snap: snap, orig: st.DeepCopy(), conn: conn, identity: identity}
 	if obs.recorded = r.results.Apply(key, st); obs.recorded != 0 {
 		r.after(ctx, StepCreateReturned)
 	}
@@ -195,8 +211,8 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 	if d.pending != nil {
 		r.submitCreate(conn, p, s, d.pending)
 	}
-	if len(d.plan.terminate) > 0 {
-		if err := r.terminate(ctx, conn, p, s, d.plan.terminate); err != nil {
+	if ids := carryingTag(d.plan.terminate, obs.snap.Project(uint(p.Status.ProjectID)), obs.identity); len(ids) > 0 {
+		if err := r.terminate(ctx, conn, p, s, ids); err != nil {
 			return r.finish(ctx, s, talisProblem(p, conn, "terminating instances", err), r.retryDelay(key, err))
 		}
 		r.after(ctx, StepTerminateSent)
@@ -246,6 +262,25 @@ func (r *Reconciler) terminate(ctx context.Context, conn *talisconn.Connection, 
 	metrics.CountTerminations(len(ids))
 	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", shared.DescribeIDs(ids))
 	return nil
+}
+
+// carryingTag keeps the IDs the snapshot lists in the set's Talis project with the set's
+// identity tag. Status entries can be written by others than the operator: an ID is terminated
+// only once Talis shows it is the set's. One not listed is retried with the next terminates.
+func carryingTag(ids []int64, listed []*talis.Instance, identity string) []int64 {
+	ours := map[int64]bool{}
+	for _, in := range listed {
+		if o, ok := creates.ParseOwnership(in.Tags); ok && o.Identity == identity {
+			ours[int64(in.ID)] = true
+		}
+	}
+	kept := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if ours[id] {
+			kept = append(kept, id)
+		}
+	}
+	return kept
 }
 
 // updateStatus applies mutate to the freshest copy of the set, retrying on conflicts.

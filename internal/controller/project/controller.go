@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
@@ -32,6 +33,8 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	Conns    *talisconn.Registry
 	Timing   shared.Timing
+	// Claims verifies that the Talis project status names is this object's.
+	Claims *claims.Verifier
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
@@ -105,13 +108,10 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 
 	got, err := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: owner})
 	switch {
-	case err == nil && p.Status.ProjectID == 0:
-		if h, ok := r.mayUse(ctx, p, &got); !ok {
+	case err == nil:
+		if h, ok := r.claim(ctx, p, &got); !ok {
 			return h, r.Timing.ErrorRetry
 		}
-		p.Status.ProjectID = int64(got.ID)
-	case err == nil:
-		p.Status.ProjectID = int64(got.ID)
 	case talis.IsNotFound(err) && p.Status.ProjectID != 0:
 		return shared.StalledOn(infrav1.ReasonProjectNotFound,
 			fmt.Sprintf("Talis project %q (ID %d) was deleted outside Kubernetes; Talis keeps deleted names reserved, so it cannot be re-created under the same name", name, p.Status.ProjectID)), r.Timing.Resync
@@ -130,10 +130,7 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 
 func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, recorded string) (shared.Health, bool) {
 	name, owner := p.Status.ProjectName, uint(p.Status.OwnerID)
-	if h, inUse := r.inUse(ctx, p); inUse {
-		return h, false
-	}
-	config, err := configWithMarker(p, r.marker(p))
+	config, err := claims.ConfigWithMarker(p, r.marker(p))
 	if err != nil {
 		return shared.StalledOn(infrav1.ReasonTalisRejected, err.Error()), false
 	}
@@ -149,11 +146,7 @@ func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *
 			return shared.StalledOn(infrav1.ReasonNameReserved,
 				fmt.Sprintf("Talis project name %q is taken by another owner or by a deleted project (Talis keeps deleted names reserved); set spec.projectName to another name (it can be changed until a Talis project has been created for this object)", name)), false
 		}
-		if h, ok := r.mayUse(ctx, p, &got); !ok {
-			return h, false
-		}
-		p.Status.ProjectID = int64(got.ID)
-		return shared.Health{}, true
+		return r.claim(ctx, p, &got)
 	}
 	if err != nil {
 		return shared.Problem("creating the project", err), false
@@ -175,40 +168,62 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted: %s", n, setNames(sets.Items)))
 		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 	}
-	inUse, err := r.usedByAnother(ctx, p)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if inUse && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
-		r.Recorder.Eventf(p, nil, "Normal", "Kept", "Delete", "Kept Talis project %q: another TalisProject still uses it", p.Status.ProjectName)
-	}
-	if !inUse && p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
-		conn, err := r.Conns.ForProject(ctx, p)
-		var live []int64
-		if err == nil {
-			live, err = liveInstances(ctx, conn, p.Status.ProjectID)
-		}
-		if err == nil && len(live) > 0 {
-			h := shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
-				"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
-				p.Status.ProjectName, len(live), shared.DescribeIDs(live)))
+	if p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
+		if h, done := r.deleteTalisProject(ctx, p); !done {
 			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
 		}
-		if err == nil {
-			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
-		}
-		if err != nil {
-			h := shared.NameKey(shared.Problem("deleting the project", err), p)
-			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
-		}
-		r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", p.Status.ProjectName)
 	}
 	if err := shared.PatchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
+	r.Claims.Forget(p.UID)
 	return ctrl.Result{}, nil
+}
+
+// deleteTalisProject deletes the Talis project of a deleted TalisProject, unless it is not this
+// object's (status names a project it did not create or adopt), another TalisProject holds it,
+// or instances still live in it. done is false while the deletion has to wait, with why.
+func (r *Reconciler) deleteTalisProject(ctx context.Context, p *infrav1.TalisProject) (h shared.Health, done bool) {
+	conn, err := r.Conns.ForProject(ctx, p)
+	if err != nil {
+		return shared.NameKey(shared.Problem("deleting the project", err), p), false
+	}
+	name := p.Status.ProjectName
+	got, err := conn.Client.GetProject(ctx, talis.ProjectGetParams{Name: name, OwnerID: uint(p.Status.OwnerID)})
+	if talis.IsNotFound(err) {
+		return shared.Health{}, true // gone already
+	}
+	if err != nil {
+		return shared.NameKey(shared.Problem("looking up the project to delete it", err), p), false
+	}
+	var all infrav1.TalisProjectList
+	if err := r.List(ctx, &all); err != nil {
+		return shared.Problem("listing TalisProjects", err), false
+	}
+	if refusal := r.Claims.Check(p, &got, all.Items); refusal != nil {
+		r.Recorder.Eventf(p, nil, "Warning", "Kept", "Delete", "Kept Talis project %q, which is not this object's: %s", name, refusal.Message)
+		return shared.Health{}, true
+	}
+	if r.Claims.HeldByAnother(p, &got, all.Items) {
+		r.Recorder.Eventf(p, nil, "Normal", "Kept", "Delete", "Kept Talis project %q: another TalisProject still uses it", name)
+		return shared.Health{}, true
+	}
+	live, err := liveInstances(ctx, conn, p.Status.ProjectID)
+	if err != nil {
+		return shared.NameKey(shared.Problem("listing the project's instances", err), p), false
+	}
+	if len(live) > 0 {
+		return shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
+			"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
+			name, len(live), shared.DescribeIDs(live))), false
+	}
+	if err := conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: name, OwnerID: uint(p.Status.OwnerID)}); err != nil && !talis.IsNotFound(err) {
+		return shared.NameKey(shared.Problem("deleting the project", err), p), false
+	}
+	r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", name)
+	return shared.Health{}, true
 }
 
 // writeHealth writes the project's status with h applied to its conditions, and tells a change.
@@ -236,7 +251,7 @@ func (r *Reconciler) talisProjectName(p *infrav1.TalisProject) string {
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisProject{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted()))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted(), claimChanged()))).
 		// A deleting project waits for its sets: their disappearance matters here. So does a
 		// set finding the key refused (the drift poll woke it): the project, which calls Talis
 		// itself only every resync, checks the key at once.
@@ -253,6 +268,16 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisproject").
 		Complete(r)
+}
+
+// claimChanged lets through an update of the Talis project that status says the object uses:
+// written by someone else, it is checked at once (its sets check it themselves before use).
+func claimChanged() predicate.Funcs {
+	return predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*infrav1.TalisProject), e.ObjectNew.(*infrav1.TalisProject)
+		return n.Status.ProjectID != 0 && (o.Status.ProjectName != n.Status.ProjectName || o.Status.ProjectID != n.Status.ProjectID ||
+			o.Status.OwnerID != n.Status.OwnerID || o.Status.Endpoint != n.Status.Endpoint)
+	}}
 }
 
 // setNames names up to 10 sets, in name order, and says how many more there are.

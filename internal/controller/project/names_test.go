@@ -1,12 +1,9 @@
 package project
 
 import (
-	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
-
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
@@ -36,33 +33,6 @@ func TestDefaultProjectNamesNeverCollide(t *testing.T) {
 			if !strings.HasPrefix(n, p[0]+".") {
 				t.Errorf("%s: %q does not start with its namespace", key, n)
 			}
-		}
-	}
-}
-
-func TestCreatorMarkerKeepsTheUsersConfig(t *testing.T) {
-	p := &infrav1.TalisProject{}
-	p.Spec.Config = &apiextensionsv1.JSON{Raw: []byte(`{"resources":{"cpu":12345678901234567890},"settings":{"tier":"gold"}}`)}
-	cfg, err := configWithMarker(p, "c/ns/p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if markerOf(cfg) != "c/ns/p" {
-		t.Errorf("marker not found in %s", cfg)
-	}
-	var got map[string]map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(cfg), &got); err != nil {
-		t.Fatal(err)
-	}
-	if string(got["resources"]["cpu"]) != "12345678901234567890" || string(got["settings"]["tier"]) != `"gold"` {
-		t.Errorf("the user's config changed: %s", cfg)
-	}
-	if cfg, _ := configWithMarker(&infrav1.TalisProject{}, "m"); markerOf(cfg) != "m" {
-		t.Errorf("no config: %s", cfg)
-	}
-	for _, c := range []string{"", "{}", `{"settings":{}}`, "not json", `{"settings":{"` + markerKey + `":7}}`} {
-		if m := markerOf(c); m != "" {
-			t.Errorf("markerOf(%q) = %q", c, m)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
@@ -13,59 +14,49 @@ import (
 
 // marker records this object as the creator of its Talis project.
 func (r *Reconciler) marker(p *infrav1.TalisProject) string {
-	return creatorMarker(r.Conns.ClusterID(), p.Namespace, p.Name)
+	return claims.Marker(r.Conns.ClusterID(), p.Namespace, p.Name)
 }
 
-// mayUse decides whether an existing Talis project this object has not recorded as its own may
-// become its own: never while another TalisProject uses it; at once when Talis says this
-// object created it; otherwise only with the adopt annotation.
-func (r *Reconciler) mayUse(ctx context.Context, p *infrav1.TalisProject, got *talis.Project) (shared.Health, bool) {
-	if h, inUse := r.inUse(ctx, p); inUse {
-		return h, false
+// claim checks, on every reconcile, that got (the Talis project status names) is this
+// object's: status can be written by others than the operator, so what it names is verified
+// against Talis before it is used. A first claim on a project this object did not create is
+// an adoption and says so.
+func (r *Reconciler) claim(ctx context.Context, p *infrav1.TalisProject, got *talis.Project) (shared.Health, bool) {
+	first := p.Status.ProjectID == 0
+	if first {
+		p.Status.ProjectID = int64(got.ID)
 	}
-	if markerOf(got.Config) == r.marker(p) {
-		return shared.Health{}, true
+	var all infrav1.TalisProjectList
+	if err := r.List(ctx, &all); err != nil {
+		return shared.Problem("listing TalisProjects", err), false
 	}
-	if p.Annotations[infrav1.AdoptAnnotation] != "true" {
-		return shared.StalledOn(infrav1.ReasonNotOwned, fmt.Sprintf(
-			"Talis project %q already exists and was not created by this TalisProject; to use it, add the annotation %s=\"true\" (its instances and, with deletionPolicy Delete, the project itself then belong to this object)",
-			got.Name, infrav1.AdoptAnnotation)), false
+	refusal := r.Claims.Check(p, got, all.Items)
+	if first && refusal == nil && claims.MarkerOf(got.Config) != r.marker(p) && p.Annotations[infrav1.AdoptAnnotation] != "true" {
+		refusal = claims.NotCreatedHere(got)
 	}
-	metrics.CountAdoptions(metrics.KindProject, 1)
-	r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", got.Name, got.ID)
+	if refusal != nil {
+		r.Claims.Forget(p.UID)
+		if first {
+			p.Status.ProjectID = 0
+		}
+		return shared.StalledOn(refusal.Reason, refusal.Message), false
+	}
+	r.Claims.Remember(p)
+	if first && claims.MarkerOf(got.Config) != r.marker(p) {
+		metrics.CountAdoptions(metrics.KindProject, 1)
+		r.Recorder.Eventf(p, nil, "Normal", "Adopted", "Adopt", "Adopted existing Talis project %q (ID %d)", got.Name, got.ID)
+	}
 	return shared.Health{}, true
 }
 
-// inUse reports whether another TalisProject (in any watched namespace) has the same Talis
-// project: such a project is never adopted, created twice or deleted. The message names no
-// other object, which may belong to another tenant.
-func (r *Reconciler) inUse(ctx context.Context, p *infrav1.TalisProject) (shared.Health, bool) {
-	inUse, err := r.usedByAnother(ctx, p)
-	if err != nil {
-		return shared.Problem("listing TalisProjects", err), true
-	}
-	if inUse {
-		return shared.StalledOn(infrav1.ReasonProjectInUse, fmt.Sprintf(
-			"Talis project %q is used by another TalisProject; a Talis project is never shared, set spec.projectName to another name", p.Status.ProjectName)), true
-	}
-	return shared.Health{}, false
-}
-
-func (r *Reconciler) usedByAnother(ctx context.Context, p *infrav1.TalisProject) (bool, error) {
+// heldByAnother reports whether another TalisProject's claim on got holds: such a project is
+// never deleted for this one.
+func (r *Reconciler) heldByAnother(ctx context.Context, p *infrav1.TalisProject, got *talis.Project) (bool, error) {
 	var all infrav1.TalisProjectList
 	if err := r.List(ctx, &all); err != nil {
 		return false, err
 	}
-	for i := range all.Items {
-		o := &all.Items[i]
-		if o.UID == p.UID || o.Status.ProjectName != p.Status.ProjectName || o.Status.ProjectID == 0 {
-			continue
-		}
-		if talisconn.SameURL(r.Conns.Endpoint(o), r.Conns.Endpoint(p)) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return r.Claims.HeldByAnother(p, got, all.Items), nil
 }
 
 // connectionMoved reports a change of the URL or owner the spec and flags ask for since the project was

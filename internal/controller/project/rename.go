@@ -7,6 +7,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -52,10 +53,10 @@ func (r *Reconciler) followRename(ctx context.Context, p *infrav1.TalisProject) 
 		return true, shared.Health{}, true
 	case err != nil:
 		return false, shared.Problem("looking up the project under the previous spec.projectName", err), false
-	case markerOf(got.Config) != r.marker(p):
+	case claims.MarkerOf(got.Config) != r.marker(p):
 		return true, shared.Health{}, true // not ours: someone else's, left alone
 	}
-	inUse, err := r.usedByAnother(ctx, p)
+	inUse, err := r.heldByAnother(ctx, p, &got)
 	if err != nil {
 		return false, shared.Problem("listing TalisProjects", err), false
 	}
