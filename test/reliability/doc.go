@@ -15,7 +15,17 @@
 //     are refused, through create and the scale subresource;
 //   - immutable_test.go: fields Talis cannot change stay unchanged through any sequence of patches;
 //   - upgrade_bounds_test.go: objects the unbounded CRDs allowed still work after the upgrade;
-//   - tenancy_test.go: API keys stay with their endpoints when every URL is allowed.
+//   - tenancy_test.go: API keys stay with their endpoints when every URL is allowed;
+//   - tenant_roles_test.go: the shipped editor and viewer roles, bound directly and aggregated
+//     into admin, edit and view: no tenant writes status;
+//   - forged_status_test.go: status written by a tenant who may (a broad Role) steers no call
+//     into another tenant's Talis project or instances, and a forged identity creates nothing;
+//   - rename_test.go: a rename never deletes a Talis project with live instances;
+//   - handover_test.go: a create is judged by the window its sender promised, across managers
+//     with other --talis-timeout and clocks;
+//   - printed_test.go: what kubectl get, kubectl wait and events.k8s.io show for stalled,
+//     paused, refused and deleting objects;
+//   - readme_example_test.go: the README's "What you write" applies and converges as printed.
 //
 // The manager runs as a real process (built from ./cmd/manager by TestMain) against envtest's
 // kube-apiserver, as a user bound to the generated RBAC only; Talis is the in-process emulator.

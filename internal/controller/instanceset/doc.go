@@ -19,6 +19,7 @@
 //   - steps.go: the steps crash tests stop at.
 //   - annotations.go: per-set memory of a misread delete-instances annotation, told once.
 //   - project.go: the set's view of its TalisProject.
-//   - identity.go, template.go, summary.go, metrics.go: the set's identity, template hash,
+//   - identity.go: the set's identity, recorded once and only ever one the operator derives.
+//   - template.go, summary.go, metrics.go: the template hash,
 //     IP summary and selector, and instance metrics.
 package instanceset

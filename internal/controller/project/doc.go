@@ -1,8 +1,10 @@
 // Package project reconciles TalisProjects: it creates, adopts and deletes their Talis projects.
 //
 //   - controller.go: the reconciler, its reconcile (normal and delete) and its watches.
-//   - names.go: default Talis project names and the creator marker in a project's config.
-//   - ownership.go: whether a Talis project found under our name may be used.
+//   - names.go: default Talis project names.
+//   - ownership.go: whether the Talis project status names may be used (checked on every
+//     reconcile with internal/claims: status can be written by others), and the endpoint or owner
+//     changing under it.
 //   - rename.go: following spec.projectName before the project was created.
 //   - instances.go: the live instances left in a project being deleted.
 //   - secrets.go: waking projects when their API key Secret changes; looking again soon at a
