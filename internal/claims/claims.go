@@ -3,6 +3,7 @@ package claims
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -60,6 +61,11 @@ func (v *Verifier) Check(p *infrav1.TalisProject, got *talis.Project, all []infr
 	marker := MarkerOf(got.Config)
 	if marker == v.marker(p) {
 		return nil
+	}
+	if cluster, ok := strings.CutSuffix(marker, "/"+p.Namespace+"/"+p.Name); ok && !strings.Contains(cluster, "/") && !adopts(p) {
+		return &Refusal{Reason: infrav1.ReasonNotOwned, Message: fmt.Sprintf(
+			"Talis project %q was created by this TalisProject under cluster ID %q, and the manager's --cluster-id is now %q (it names the cluster's projects and instances): restore it; nothing is sent meanwhile",
+			got.Name, cluster, v.Conns.ClusterID())}
 	}
 	if marker != "" && !adopts(p) {
 		return NotCreatedHere(got)

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -47,16 +48,18 @@ func TestClaims(t *testing.T) {
 	laterAdopter := claimant("team", "b", 2*time.Hour, true)
 	legacy := claimant("old", "p", 0, false)
 	for _, c := range []struct {
-		name   string
-		p      infrav1.TalisProject
-		got    *talis.Project
-		all    []infrav1.TalisProject
-		held   []infrav1.TalisProject
-		reason string // "" when the claim holds
+		name    string
+		p       infrav1.TalisProject
+		got     *talis.Project
+		all     []infrav1.TalisProject
+		held    []infrav1.TalisProject
+		reason  string // "" when the claim holds
+		message string // in the refusal
 	}{
 		{name: "the creator, whoever else claims it", p: victim, got: project("c/victim/p"), all: []infrav1.TalisProject{forger, forgerAdopts}},
 		{name: "another object's project, by status", p: forger, got: project("c/victim/p"), all: []infrav1.TalisProject{victim, forger}, reason: infrav1.ReasonNotOwned},
-		{name: "another cluster's marker for the same namespace and name", p: victim, got: project("other/victim/p"), reason: infrav1.ReasonNotOwned},
+		{name: "another cluster's marker for the same namespace and name", p: victim, got: project("other/victim/p"), reason: infrav1.ReasonNotOwned,
+			message: `under cluster ID "other", and the manager's --cluster-id is now "c"`},
 		{name: "adopting what its creator holds", p: forgerAdopts, got: project("c/victim/p"), all: []infrav1.TalisProject{victim, forgerAdopts}, reason: infrav1.ReasonProjectInUse},
 		{name: "adopting what its creator no longer holds", p: adopter, got: project("c/gone/p"), all: []infrav1.TalisProject{adopter}},
 		{name: "a forged claim without the annotation does not block an adopter", p: adopter, got: project("c/gone/p"), all: []infrav1.TalisProject{forger, adopter}},
@@ -83,6 +86,8 @@ func TestClaims(t *testing.T) {
 				t.Errorf("holds, want refused with %s", c.reason)
 			case c.reason != "" && refusal.Reason != c.reason:
 				t.Errorf("refused with %s (%s), want %s", refusal.Reason, refusal.Message, c.reason)
+			case refusal != nil && !strings.Contains(refusal.Message, c.message):
+				t.Errorf("refusal %q does not say %q", refusal.Message, c.message)
 			}
 		})
 	}

@@ -24,8 +24,8 @@ func identityOf(s *infrav1.TalisInstanceSet, cluster string) (string, *shared.He
 	case current, legacy:
 	default:
 		h := shared.StalledOn(infrav1.ReasonIdentityNotDerived, fmt.Sprintf(
-			"status.identity %q is not this set's: the operator derives it from the cluster ID, namespace and name (%q, or %q for sets from before cluster IDs), and someone else wrote it; nothing is created or terminated with it, and as it cannot change once recorded, delete and re-create the set",
-			st.Identity, current, legacy))
+			"status.identity %q is not this set's: the operator derives it from the cluster ID (now %q), namespace and name (%q, or %q for sets from before cluster IDs). If the manager's --cluster-id changed, restore it; otherwise someone else wrote it, and as it cannot change once recorded, delete and re-create the set. Nothing is created or terminated with it",
+			st.Identity, cluster, current, legacy))
 		return "", &h
 	}
 	return st.Identity, nil
