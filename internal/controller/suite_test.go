@@ -93,6 +93,10 @@ var suiteDelays = emulator.Delays{
 }
 
 // testTiming keeps every wait of the reconcilers short.
+// suiteManagerKey is the manager's own API key in the suite: paths that only a manager with a
+// key takes (its key only for its URL) are exercised by every spec.
+const suiteManagerKey = "suite-manager-key"
+
 func testTiming() shared.Timing {
 	return shared.Timing{
 		Resync: time.Minute, PollMin: 100 * time.Millisecond, PollMax: time.Second, ErrorRetry: time.Second,
@@ -114,8 +118,10 @@ func (m *runningManager) Stop() {
 }
 
 type managerOptions struct {
-	hook    instanceset.StepHook
+	hook instanceset.StepHook
+	// apiKey is the manager's own key: suiteManagerKey unless noKey (every Helm install has one).
 	apiKey  string
+	noKey   bool
 	timing  *shared.Timing
 	clients func(*talis.Options)
 	// wrapClient, if set, wraps the manager's Kubernetes client (the reconcilers' cached reads).
@@ -142,6 +148,9 @@ func startManager(o managerOptions) *runningManager {
 	}
 	if o.owner != 0 {
 		owner = o.owner
+	}
+	if o.apiKey == "" && !o.noKey {
+		o.apiKey = suiteManagerKey
 	}
 	logger := logf.Log
 	if o.logs != nil {
