@@ -45,8 +45,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
 	if err := (&project.Reconciler{
-		Client: mgr.GetClient(), Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
-		Conns: cfg.Conns, Timing: cfg.Timing,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
+		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}

@@ -9,7 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,10 +20,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -29,9 +34,18 @@ import (
 // TalisProjectReconciler keeps a Talis project in step with a TalisProject.
 type Reconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Conns    *talisconn.Registry
+	// APIReader reads past the cache: the sweep re-reads a project's record of orphaned sets
+	// right before it terminates anything.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Conns     *talisconn.Registry
+	// Observer shares instance lists with the set reconciler; the sweep of stray instances
+	// reads them (sweep.go).
+	Observer *observer.Observer
 	Timing   shared.Timing
+
+	sweeps sweeps
+	waker  shared.Waker
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
@@ -47,9 +61,13 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var p infrav1.TalisProject
 	if err := r.Get(ctx, req.NamespacedName, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.sweeps.unwatch(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if shared.IsPaused(&p) {
+		r.sweeps.unwatch(req.NamespacedName)
 		return ctrl.Result{}, r.markPaused(ctx, &p)
 	}
 	if !p.DeletionTimestamp.IsZero() {
@@ -122,10 +140,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 	default:
 		return shared.Problem("looking up the project", err), r.Timing.ErrorRetry
 	}
+	swept := r.sweep(ctx, conn, p)
 	if h, moved := r.connectionMoved(p); moved {
-		return h, r.Timing.Resync
+		return h, swept.after(r.Timing.Resync)
 	}
-	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), shared.Jitter(r.Timing.Resync)
+	switch {
+	case swept.problem != nil:
+		return *swept.problem, r.Timing.ErrorRetry
+	case swept.message != "":
+		return shared.ReadyButWarned(infrav1.ReasonStrayInstances, swept.message), swept.after(r.Timing.Resync)
+	}
+	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), swept.after(shared.Jitter(r.Timing.Resync))
 }
 
 func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, recorded string) (shared.Health, bool) {
@@ -159,6 +184,9 @@ func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *
 		return shared.Problem("creating the project", err), false
 	}
 	p.Status.ProjectID = int64(created.ID)
+	// Just created: nothing is in it, and its sets create only once they read this status.
+	none := int64(0)
+	p.Status.SweepAfterID = &none
 	r.Recorder.Eventf(p, nil, "Normal", "Created", "Create", "Created Talis project %q (ID %d)", name, created.ID)
 	return shared.Health{}, true
 }
@@ -171,9 +199,17 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	if err := r.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingFields{shared.ProjectRefIndex: p.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Strays are swept while the project is deleted too (unless it leaves its Talis project with
+	// deletionPolicy Orphan): the late create of a set deleted just before it must not stop it.
+	var swept sweepOutcome
+	if sweepsProject(p) {
+		if conn, err := r.Conns.ForProject(ctx, p); err == nil {
+			swept = r.sweep(ctx, conn, p)
+		}
+	}
 	if n := len(sets.Items); n > 0 {
 		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted: %s", n, setNames(sets.Items)))
-		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
 	}
 	inUse, err := r.usedByAnother(ctx, p)
 	if err != nil {
@@ -189,10 +225,8 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 			live, err = liveInstances(ctx, conn, p.Status.ProjectID)
 		}
 		if err == nil && len(live) > 0 {
-			h := shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
-				"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
-				p.Status.ProjectName, len(live), shared.DescribeIDs(live)))
-			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+			h := liveInstancesHealth(p, live, swept)
+			return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
 		}
 		if err == nil {
 			err = conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: p.Status.ProjectName, OwnerID: uint(p.Status.OwnerID)})
@@ -208,7 +242,30 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	}
 	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
+	r.sweeps.unwatch(client.ObjectKeyFromObject(p))
 	return ctrl.Result{}, nil
+}
+
+// liveInstancesHealth is the health of a deleting project whose Talis project still has live
+// instances: strays the sweep terminates are waited for; any other stalls the deletion, since
+// deleting the Talis project would leave them running where no call by project name reaches them.
+func liveInstancesHealth(p *infrav1.TalisProject, live []int64, swept sweepOutcome) shared.Health {
+	var others []int64
+	for _, id := range live {
+		if !slices.Contains(swept.strays, id) {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		return shared.Converging(infrav1.ReasonDeleting, fmt.Sprintf("waiting for the stray instances of Talis project %q to be terminated before it is deleted: %s", p.Status.ProjectName, swept.message))
+	}
+	msg := fmt.Sprintf(
+		"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
+		p.Status.ProjectName, len(others), shared.DescribeIDs(others))
+	if swept.message != "" {
+		msg += "; besides, " + swept.message
+	}
+	return shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, msg)
 }
 
 // writeHealth writes the project's status with h applied to its conditions, and tells a change.
@@ -240,8 +297,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		// A deleting project waits for its sets: their disappearance matters here. So does a
 		// set finding the key refused (the drift poll woke it): the project, which calls Talis
 		// itself only every resync, checks the key at once.
+		// A deleted set's name is remembered, so that the sweep can name it if a late create of
+		// it lands.
 		Watches(&infrav1.TalisInstanceSet{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 			s := o.(*infrav1.TalisInstanceSet)
+			r.sweeps.remember(r.Conns.ClusterID(), s, time.Now())
 			return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}}}
 		}), builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
@@ -250,6 +310,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		// A fixed (or broken) API key Secret is picked up at once; see CacheOptions for why
 		// metadata only.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.projectsOfSecret)).
+		// Projects with strays are woken by the sweep's tick (sweep.go).
+		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.waker.Start(ctx, q)
+			if r.Observer != nil && r.Timing.DriftPoll > 0 {
+				go r.runSweeps(ctx, r.Timing.DriftPoll)
+			}
+			return nil
+		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisproject").
 		Complete(r)

@@ -53,6 +53,7 @@ var reasonKinds = map[string]stateKind{
 	infrav1.ReasonInstanceFailed:          kindRepairing,
 	infrav1.ReasonEndpointChanged:         kindWarned,
 	infrav1.ReasonOwnerChanged:            kindWarned,
+	infrav1.ReasonStrayInstances:          kindWarned,
 	infrav1.ReasonTalisUnavailable:        kindRetrying,
 	infrav1.ReasonWaitingForProject:       kindWaiting,
 	infrav1.ReasonProjectNotReady:         kindWaiting,
