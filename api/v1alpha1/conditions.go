@@ -38,8 +38,11 @@ const (
 	// ReasonProjectHasLiveInstances stops a deleting project whose Talis project still has live
 	// instances: Talis would leave them running where no call by project can reach them.
 	ReasonProjectHasLiveInstances = "ProjectHasLiveInstances"
-	ReasonOutputsNotOwned         = "OutputsConfigMapNotOwned"
-	ReasonOutputsNotWritten       = "OutputsNotWritten"
+	// ReasonStrayInstances says a project's Talis project has live instances tagged for TalisInstanceSets that no longer exist
+	// (a create that Talis applied after its set was gone); the project's sweep terminates them.
+	ReasonStrayInstances    = "StrayInstances"
+	ReasonOutputsNotOwned   = "OutputsConfigMapNotOwned"
+	ReasonOutputsNotWritten = "OutputsNotWritten"
 )
 
 // Reasons from Talis's tasks.

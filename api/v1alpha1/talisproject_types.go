@@ -89,6 +89,23 @@ type TalisProjectStatus struct {
 	// +optional
 	Endpoint string `json:"endpoint,omitempty"`
 
+	// SweepAfterID is where the sweep of stray instances starts: it only ever terminates instances with a higher Talis ID.
+	// The operator records 0 when it creates the Talis project; when the object takes over one that exists (takes it back, adopts it) or first runs with an operator that sweeps, the highest ID among the project's live instances in the first list it takes after that:
+	// what existed then may have been left on purpose by a predecessor, and is never swept.
+	// Unset until then, and again after OrphanedSets overflowed, which re-records it from a new list.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	SweepAfterID *int64 `json:"sweepAfterID,omitempty"`
+
+	// OrphanedSets are the TalisInstanceSets of this project deleted with deletionPolicy Orphan: their instances were left running on purpose, and the sweep of stray instances never terminates an instance tagged for one of them.
+	// An entry is written before the set's finalizer is removed; it goes when a set of the same name has taken the instances over, or when a list taken an hour or more after the deletion shows none of them live.
+	// At most 256: a further one replaces the oldest and clears sweepAfterID, so that everything running then stays protected.
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=map
+	// +listMapKey=identity
+	// +optional
+	OrphanedSets []OrphanedSet `json:"orphanedSets,omitempty"`
+
 	// Conditions: Ready, Synced, Progressing, Degraded, and kstatus's Reconciling and Stalled (docs/conditions.md).
 	// While the infra.talis.io/paused annotation is "true", Synced is False and Ready's reason is Paused.
 	// +kubebuilder:validation:MaxItems=8
@@ -109,6 +126,23 @@ type TalisProjectStatus struct {
 	// +kubebuilder:default=0
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+}
+
+// OrphanedSet is a TalisInstanceSet deleted with deletionPolicy Orphan, whose instances may still run in the project's Talis project.
+type OrphanedSet struct {
+	// Identity is the set's tio-set tag value (its status.identity).
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{20}$`
+	// +required
+	Identity string `json:"identity"`
+
+	// Name of the set.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Name string `json:"name,omitempty"`
+
+	// OrphanedAt is when the set's deletion left its instances.
+	// +required
+	OrphanedAt metav1.Time `json:"orphanedAt"`
 }
 
 // Rules that depend on whether the Talis project exists sit at the root, the only place that sees status; oldSelf.status is the stored status in spec and status writes alike.

@@ -47,8 +47,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}
 	verifier := &claims.Verifier{Conns: cfg.Conns}
 	if err := (&project.Reconciler{
-		Client: mgr.GetClient(), Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
-		Conns: cfg.Conns, Timing: cfg.Timing, Claims: verifier,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
+		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
+		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Claims: verifier,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
 	}

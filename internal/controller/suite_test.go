@@ -101,6 +101,7 @@ func testTiming() shared.Timing {
 	return shared.Timing{
 		Resync: time.Minute, PollMin: 100 * time.Millisecond, PollMax: time.Second, ErrorRetry: time.Second,
 		CreateAmbiguity: 3 * time.Second, TerminateRetry: 2 * time.Second, TerminateSettle: 3 * time.Second, MaxCreateBatch: 100,
+		StrayGrace: time.Second,
 	}
 }
 

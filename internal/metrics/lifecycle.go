@@ -46,6 +46,11 @@ var (
 		Help: "Instances found terminated outside Kubernetes; the set replaces each one it still wants.",
 	})
 
+	StrayTerminations = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "talis_operator_stray_instances_terminated_total",
+		Help: "Instances tagged for TalisInstanceSets that no longer exist (created in Talis after their set was deleted) that their project's sweep terminated.",
+	})
+
 	FailedInstances = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "talis_operator_failed_instances_total",
 		Help: "Instances whose create task failed in Talis (seen by reading the task); each is terminated and replaced after the set's backoff.",
@@ -97,6 +102,9 @@ func CountAdoptions(kind string, n int) { Adoptions.WithLabelValues(kind).Add(fl
 
 // CountDriftReplacements records n instances found terminated outside Kubernetes.
 func CountDriftReplacements(n int) { DriftReplacements.Add(float64(n)) }
+
+// CountStrayTerminations records n stray instances terminated for the first time.
+func CountStrayTerminations(n int) { StrayTerminations.Add(float64(n)) }
 
 // CountFailedInstances records instances whose create task was found failed.
 func CountFailedInstances(n int) { FailedInstances.Add(float64(n)) }

@@ -12,7 +12,7 @@ import (
 // collectors is everything this package registers.
 var collectors = []prometheus.Collector{
 	TalisCalls, TalisLatency, Instances, CreateToReady,
-	InstanceCreates, InstanceTerminations, Adoptions, DriftReplacements, FailedInstances, DeletionDuration,
+	InstanceCreates, InstanceTerminations, Adoptions, DriftReplacements, StrayTerminations, FailedInstances, DeletionDuration,
 	objects, BuildInfo,
 }
 

@@ -56,3 +56,12 @@ func SameURL(a, b string) bool { return sameURL(a, b) }
 
 // Redact is a URL without user info, fit for conditions and events.
 func Redact(s string) string { return redact(s) }
+
+// NormalURL is the form of a URL in which two URLs of the same endpoint are equal (SameURL); an
+// unparsable URL is returned as it is.
+func NormalURL(s string) string {
+	if n, ok := normalizeURL(s); ok {
+		return n
+	}
+	return s
+}

@@ -61,7 +61,8 @@ type Proxy struct {
 	mu      sync.Mutex
 	records []Record
 	hold    createHold
-	creates int // create calls the proxy has not finished with
+	gate    <-chan struct{} // create calls wait until it is closed (nil: none)
+	creates int             // create calls the proxy has not finished with
 }
 
 // createHold makes the proxy sit on create calls before passing them on, like a gateway that
@@ -78,6 +79,21 @@ func (p *Proxy) HoldCreates(rate float64, min, max time.Duration, seed uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.hold = createHold{rate: rate, min: min, max: max, rng: rand.New(rand.NewPCG(seed, 7))}
+}
+
+// HoldCreatesUntil holds every create call that arrives from now on until release is closed,
+// then forwards it, like a gateway that sits on a request past its deadline: the call reaches
+// Talis although the client gave up on it long before. A nil release stops holding new calls.
+func (p *Proxy) HoldCreatesUntil(release <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gate = release
+}
+
+func (p *Proxy) gated() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.gate
 }
 
 func (p *Proxy) holdFor() time.Duration {
@@ -180,15 +196,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	held := time.Duration(0)
+	var gate <-chan struct{}
 	if len(rec.Create) > 0 {
-		held = p.holdFor()
+		held, gate = p.holdFor(), p.gated()
 		p.countCreate(1)
 		defer p.countCreate(-1)
 	}
 	update := p.add(rec)
 	reqCtx := r.Context()
-	if held > 0 {
+	if held > 0 || gate != nil {
 		time.Sleep(held)
+		if gate != nil {
+			<-gate
+		}
 		reqCtx = context.WithoutCancel(reqCtx) // forwarded even if the client has gone
 	}
 	update(func(rec *Record) { rec.Forwarded = time.Now() })

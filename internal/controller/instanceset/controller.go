@@ -2,6 +2,7 @@ package instanceset
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -46,7 +47,7 @@ type Reconciler struct {
 	writes  writeTracker
 	pacer   statusPacer
 	results creates.Results
-	waker   waker
+	waker   shared.Waker
 	created creates.SendLog
 	lookups taskLookups     // when late instances may have their tasks read again
 	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
@@ -61,6 +62,9 @@ type Reconciler struct {
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch
 
 const lowPriority = -100
+
+// Wake reconciles the set soon: the outputs reconciler calls it when its verdict changed.
+func (r *Reconciler) Wake(key client.ObjectKey) { r.waker.Wake(key) }
 
 // patchFinalizers and writeStatus write the set and remember the version they replaced.
 func (r *Reconciler) patchOwnFinalizers(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(client.Object)) error {
@@ -113,7 +117,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	if !s.DeletionTimestamp.IsZero() && s.Spec.DeletionPolicy == infrav1.DeletionPolicyOrphan {
-		r.Recorder.Eventf(&s, nil, "Normal", "Orphaned", "Delete", "Left %d instance(s) running in Talis (deletionPolicy Orphan)", len(s.Status.Instances))
+		recorded, err := r.recordOrphaned(ctx, &s)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		note := fmt.Sprintf("Left %d instance(s) running in Talis (deletionPolicy Orphan)", len(s.Status.Instances))
+		if recorded {
+			note += fmt.Sprintf(", recorded in TalisProject %q (status.orphanedSets) so that its sweep never terminates them", s.Spec.ProjectRef.Name)
+		}
+		r.Recorder.Eventf(&s, nil, "Normal", "Orphaned", "Delete", "%s", note)
 		return ctrl.Result{}, r.removeFinalizer(ctx, &s)
 	}
 
@@ -191,10 +203,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		Watches(&infrav1.TalisProject{}, handler.EnqueueRequestsFromMapFunc(shared.SetsIndexedBy(r.Client, shared.ProjectRefIndex))).
 		// Sets waiting for an instance list are woken when it has been made.
 		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			r.waker.start(ctx, q)
+			r.waker.Start(ctx, q)
 			r.created.Start(time.Now())
 			if r.Timing.DriftPoll > 0 {
-				go r.drift.run(ctx, r.Timing.DriftPoll, r.Observer, r.waker.wake)
+				go r.drift.run(ctx, r.Timing.DriftPoll, r.Observer, r.waker.Wake)
 			}
 			return nil
 		})).

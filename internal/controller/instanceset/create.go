@@ -28,10 +28,10 @@ func (r *Reconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisPr
 	regarding := s.DeepCopy()
 	deadline := r.Timing.CreateWindow().Deadline(pc.RequestedAt.Time)
 	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
-	r.creates.Submit(r.waker.context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
+	r.creates.Submit(r.waker.Context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
 		r.results.Put(key, r.createResult(regarding, pc, created, err))
 		if err != nil {
-			r.waker.wake(key) // a refused create is reported at once
+			r.waker.Wake(key) // a refused create is reported at once
 		}
 	})
 }

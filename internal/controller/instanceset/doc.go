@@ -15,10 +15,11 @@
 //   - pacing.go: which status changes are detail, written at most every Timing.DetailWrite.
 //   - polls.go, writes.go: per-set memory (snapshot and poll interval, versions written over).
 //   - drift.go: the drift watch that wakes steady sets when Talis contradicts them.
-//   - waker.go: waking sets from outside the informers.
 //   - steps.go: the steps crash tests stop at.
 //   - annotations.go: per-set memory of a misread delete-instances annotation, told once.
 //   - project.go: the set's view of its TalisProject.
+//   - orphan.go: what a deletion leaves: the Orphan record in the project's status, and what the
+//     Deleted event may claim.
 //   - identity.go: the set's identity, recorded once and only ever one the operator derives.
 //   - template.go, summary.go, metrics.go: the template hash,
 //     IP summary and selector, and instance metrics.

@@ -99,7 +99,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 			notBefore = t
 		}
 	}
-	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.wake(key) })
+	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.Wake(key) })
 	if errors.Is(err, observer.ErrPending) {
 		return obs, ctrl.Result{}, false, nil // woken when the list call has finished
 	}
@@ -218,12 +218,12 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 		r.after(ctx, StepTerminateSent)
 	}
 	if d.pending != nil {
-		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+		r.Observer.Notify(conn.Key, key, func() { r.waker.Wake(key) })
 		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
 	}
 	st := &s.Status
 	if deletedAndEmpty(s) {
-		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "All instances are terminated in Talis")
+		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "%s", deletedNote(p))
 		return ctrl.Result{}, r.removeFinalizer(ctx, s)
 	}
 	res := r.requeue(key, s, d.health, obs.before != progressFingerprint(st))
@@ -231,7 +231,7 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 		res.RequeueAfter, res.Priority = deferred, nil
 	}
 	if res.Priority == nil {
-		r.Observer.Notify(conn.Key, key, func() { r.waker.wake(key) })
+		r.Observer.Notify(conn.Key, key, func() { r.waker.Wake(key) })
 	} else if r.Timing.DriftPoll > 0 && s.DeletionTimestamp.IsZero() {
 		r.drift.watch(key, conn, p.Status.ProjectID, st, obs.snap.StartedAt)
 	}

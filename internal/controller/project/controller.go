@@ -9,7 +9,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,11 +20,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/claims"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
@@ -30,11 +35,20 @@ import (
 // TalisProjectReconciler keeps a Talis project in step with a TalisProject.
 type Reconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Conns    *talisconn.Registry
+	// APIReader reads past the cache: the sweep re-reads a project's record of orphaned sets
+	// right before it terminates anything.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Conns     *talisconn.Registry
+	// Observer shares instance lists with the set reconciler; the sweep of stray instances
+	// reads them (sweep.go).
+	Observer *observer.Observer
 	Timing   shared.Timing
 	// Claims verifies that the Talis project status names is this object's.
 	Claims *claims.Verifier
+
+	sweeps sweeps
+	waker  shared.Waker
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisprojects,verbs=get;list;watch;update;patch
@@ -50,9 +64,13 @@ type Reconciler struct {
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var p infrav1.TalisProject
 	if err := r.Get(ctx, req.NamespacedName, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.sweeps.unwatch(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if shared.IsPaused(&p) {
+		r.sweeps.unwatch(req.NamespacedName)
 		return ctrl.Result{}, r.markPaused(ctx, &p)
 	}
 	if !p.DeletionTimestamp.IsZero() {
@@ -122,10 +140,17 @@ func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProjec
 	default:
 		return shared.Problem("looking up the project", err), r.Timing.ErrorRetry
 	}
+	swept := r.sweep(ctx, conn, p)
 	if h, moved := r.connectionMoved(p); moved {
-		return h, r.Timing.Resync
+		return h, swept.after(r.Timing.Resync)
 	}
-	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), shared.Jitter(r.Timing.Resync)
+	switch {
+	case swept.problem != nil:
+		return *swept.problem, r.Timing.ErrorRetry
+	case swept.message != "":
+		return shared.ReadyButWarned(infrav1.ReasonStrayInstances, swept.message), swept.after(r.Timing.Resync)
+	}
+	return shared.FleetReady(fmt.Sprintf("Talis project %q has ID %d", name, p.Status.ProjectID)), swept.after(shared.Jitter(r.Timing.Resync))
 }
 
 func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, recorded string) (shared.Health, bool) {
@@ -152,6 +177,9 @@ func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *
 		return shared.Problem("creating the project", err), false
 	}
 	p.Status.ProjectID = int64(created.ID)
+	// Just created: nothing is in it, and its sets create only once they read this status.
+	none := int64(0)
+	p.Status.SweepAfterID = &none
 	r.Recorder.Eventf(p, nil, "Normal", "Created", "Create", "Created Talis project %q (ID %d)", name, created.ID)
 	return shared.Health{}, true
 }
@@ -164,13 +192,21 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	if err := r.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingFields{shared.ProjectRefIndex: p.Name}); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Strays are swept while the project is deleted too (unless it leaves its Talis project with
+	// deletionPolicy Orphan): the late create of a set deleted just before it must not stop it.
+	var swept sweepOutcome
+	if sweepsProject(p) {
+		if conn, err := r.Conns.ForProject(ctx, p); err == nil {
+			swept = r.sweep(ctx, conn, p)
+		}
+	}
 	if n := len(sets.Items); n > 0 {
 		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted: %s", n, setNames(sets.Items)))
-		return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
 	}
 	if p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
-		if h, done := r.deleteTalisProject(ctx, p); !done {
-			return ctrl.Result{RequeueAfter: r.Timing.ErrorRetry}, r.writeHealth(ctx, p, h)
+		if h, done := r.deleteTalisProject(ctx, p, swept); !done {
+			return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
 		}
 	}
 	if err := shared.PatchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
@@ -179,13 +215,14 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
 	r.Claims.Forget(p.UID)
+	r.sweeps.unwatch(client.ObjectKeyFromObject(p))
 	return ctrl.Result{}, nil
 }
 
 // deleteTalisProject deletes the Talis project of a deleted TalisProject, unless it is not this
 // object's (status names a project it did not create or adopt), another TalisProject holds it,
 // or instances still live in it. done is false while the deletion has to wait, with why.
-func (r *Reconciler) deleteTalisProject(ctx context.Context, p *infrav1.TalisProject) (h shared.Health, done bool) {
+func (r *Reconciler) deleteTalisProject(ctx context.Context, p *infrav1.TalisProject, swept sweepOutcome) (h shared.Health, done bool) {
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
 		return shared.NameKey(shared.Problem("deleting the project", err), p), false
@@ -202,7 +239,11 @@ func (r *Reconciler) deleteTalisProject(ctx context.Context, p *infrav1.TalisPro
 	if err := r.List(ctx, &all); err != nil {
 		return shared.Problem("listing TalisProjects", err), false
 	}
-	if refusal := r.Claims.Check(p, &got, all.Items); refusal != nil {
+	refusal := r.Claims.Check(p, &got, all.Items)
+	if refusal == nil {
+		r.Claims.Remember(p) // the sweep of a deleting project runs on verified claims only
+	}
+	if refusal != nil {
 		r.Recorder.Eventf(p, nil, "Warning", "Kept", "Delete", "Kept Talis project %q, which is not this object's: %s", name, refusal.Message)
 		return shared.Health{}, true
 	}
@@ -215,15 +256,35 @@ func (r *Reconciler) deleteTalisProject(ctx context.Context, p *infrav1.TalisPro
 		return shared.NameKey(shared.Problem("listing the project's instances", err), p), false
 	}
 	if len(live) > 0 {
-		return shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, fmt.Sprintf(
-			"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
-			name, len(live), shared.DescribeIDs(live))), false
+		return liveInstancesHealth(p, live, swept), false
 	}
 	if err := conn.Client.DeleteProject(ctx, talis.ProjectDeleteParams{Name: name, OwnerID: uint(p.Status.OwnerID)}); err != nil && !talis.IsNotFound(err) {
 		return shared.NameKey(shared.Problem("deleting the project", err), p), false
 	}
 	r.Recorder.Eventf(p, nil, "Normal", "Deleted", "Delete", "Deleted Talis project %q", name)
 	return shared.Health{}, true
+}
+
+// liveInstancesHealth is the health of a deleting project whose Talis project still has live
+// instances: strays the sweep terminates are waited for; any other stalls the deletion, since
+// deleting the Talis project would leave them running where no call by project name reaches them.
+func liveInstancesHealth(p *infrav1.TalisProject, live []int64, swept sweepOutcome) shared.Health {
+	var others []int64
+	for _, id := range live {
+		if !slices.Contains(swept.strays, id) {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		return shared.Converging(infrav1.ReasonDeleting, fmt.Sprintf("waiting for the stray instances of Talis project %q to be terminated before it is deleted: %s", p.Status.ProjectName, swept.message))
+	}
+	msg := fmt.Sprintf(
+		"Talis project %q still has %d live instance(s) that no TalisInstanceSet owns (%s); deleting the project would leave them running where no call by project name reaches them: terminate them in Talis, or set spec.deletionPolicy: Orphan",
+		p.Status.ProjectName, len(others), shared.DescribeIDs(others))
+	if swept.message != "" {
+		msg += "; besides, " + swept.message
+	}
+	return shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, msg)
 }
 
 // writeHealth writes the project's status with h applied to its conditions, and tells a change.
@@ -255,8 +316,11 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		// A deleting project waits for its sets: their disappearance matters here. So does a
 		// set finding the key refused (the drift poll woke it): the project, which calls Talis
 		// itself only every resync, checks the key at once.
+		// A deleted set's name is remembered, so that the sweep can name it if a late create of
+		// it lands.
 		Watches(&infrav1.TalisInstanceSet{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []ctrl.Request {
 			s := o.(*infrav1.TalisInstanceSet)
+			r.sweeps.remember(r.Conns.ClusterID(), s, time.Now())
 			return []ctrl.Request{{NamespacedName: client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}}}
 		}), builder.WithPredicates(predicate.Funcs{
 			CreateFunc: func(event.CreateEvent) bool { return false },
@@ -265,6 +329,14 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		// A fixed (or broken) API key Secret is picked up at once; see CacheOptions for why
 		// metadata only.
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.projectsOfSecret)).
+		// Projects with strays are woken by the sweep's tick (sweep.go).
+		WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.waker.Start(ctx, q)
+			if r.Observer != nil && r.Timing.DriftPoll > 0 {
+				go r.runSweeps(ctx, r.Timing.DriftPoll)
+			}
+			return nil
+		})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("talisproject").
 		Complete(r)

@@ -7,6 +7,11 @@
 //     changing under it.
 //   - rename.go: following spec.projectName before the project was created.
 //   - instances.go: the live instances left in a project being deleted.
+//   - strays.go: which live instances are strays (tagged for a set of the project that no longer
+//     exists, not orphaned on purpose, newer than the project's takeover), and what the sweep
+//     remembers of them between lists.
+//   - sweep.go: the sweep: its tick on the drift clock, which wakes projects with new strays, and
+//     the reconcile's phase that terminates them and tells it.
 //   - secrets.go: waking projects when their API key Secret changes; looking again soon at a
 //     Secret that is missing or not labelled (only labelled ones are watched).
 //   - pause.go: the paused annotation.

@@ -13,4 +13,6 @@
 //   - instances.go: instance helpers both the set and outputs reconcilers use (IDs in
 //     messages, readiness, the set's label value).
 //   - objects.go: small helpers on objects and conditions (finalizer patches, clipping).
+//   - waker.go: waking objects from outside the informers (after an instance list, a sweep).
+//   - orphans.go: the project's record of sets deleted with deletionPolicy Orphan.
 package shared

@@ -50,6 +50,11 @@ type Timing struct {
 	// StallAfter is how many create attempts in a row may fail the same way before the set
 	// stops creating (Stalled); 0 never stops.
 	StallAfter int
+	// StrayGrace is how long a project's sweep sees an instance as a stray (tagged for a set of
+	// the project that no longer exists) before it terminates it: a set re-created under the same
+	// name meanwhile adopts it instead, and a cache that lags behind a new set never costs one
+	// of its instances.
+	StrayGrace time.Duration
 }
 
 // DefaultTiming is what the manager runs with unless flags say otherwise.
@@ -70,6 +75,7 @@ func DefaultTiming() Timing {
 		TaskCheck:       3 * time.Second,
 		FailureBackoff:  10 * time.Second,
 		StallAfter:      4,
+		StrayGrace:      30 * time.Second,
 
 		MissingProjectGrace: 30 * time.Second,
 	}
