@@ -263,10 +263,14 @@ type TalisInstance struct {
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
 
 	// CreateTask is the state of the instance's create task in Talis (completed or failed), once it has finished.
-	// Only looked up for instances that are late, and only when Talis shows tasks to the project's owner (4294967295).
+	// Only looked up for instances that are late or terminated before their create finished, and only when Talis shows tasks to the project's owner (4294967295).
 	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	CreateTask string `json:"createTask,omitempty"`
+
+	// CreateTaskSeenAt is when the operator saw the instance's create task finished. A list that started later and no longer shows the instance ends the watch of an instance terminated before its create finished.
+	// +optional
+	CreateTaskSeenAt *metav1.Time `json:"createTaskSeenAt,omitempty"`
 
 	// FailedAt is when Talis's create task for the instance failed; Talis never retries it, so the instance is replaced.
 	// +optional
@@ -287,7 +291,8 @@ type TalisInstance struct {
 	TerminateRequestedAt *metav1.Time `json:"terminateRequestedAt,omitempty"`
 
 	// TerminatedAt is when Talis was first seen to report the instance terminated while its create may still have been running.
-	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen.
+	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen:
+	// at least --terminate-settle, and until a list after the create task was seen finished, or, for owners Talis hides tasks from, after the instance's provisioning timeout plus the create window from when it was first seen.
 	// +optional
 	TerminatedAt *metav1.Time `json:"terminatedAt,omitempty"`
 }

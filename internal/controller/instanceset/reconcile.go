@@ -101,7 +101,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 	obs.before = progressFingerprint(st)
 	notReady := notReadyIDs(st)
 	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
-		r.Timing.CreateWindow(), r.Timing.TerminateSettle)
+		r.Timing.CreateWindow(), r.watchRule(s, conn))
 	obs.failed = r.readTasks(ctx, conn, st, snap.StartedAt)
 	recordInstanceMetrics(s, notReady)
 	return obs, ctrl.Result{}, true, nil
@@ -278,6 +278,12 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 			st.Instances[i].TerminateRequestedAt = &metav1.Time{Time: now}
 		}
 	}
+}
+
+// watchRule is when the set's instances terminated before their create finished stop being watched.
+func (r *Reconciler) watchRule(s *infrav1.TalisInstanceSet, conn *talisconn.Connection) watchRule {
+	return watchRule{settle: r.Timing.TerminateSettle, tasksRead: r.Timing.TaskCheck > 0 && tasksVisible(conn),
+		hidden: hiddenWatch(planSpecFor(s, "").provisioning, r.Timing.CreateWindow())}
 }
 
 // watchingTerminated is true while status keeps an instance seen terminated before its create

@@ -9,6 +9,7 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 // summarize derives the counters, the IP list (in instance ID order) and its summary, and the
@@ -49,7 +50,7 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 		}
 	}
 	if !s.DeletionTimestamp.IsZero() {
-		return shared.Converging(infrav1.ReasonDeleting, deletingMessage(st))
+		return shared.Converging(infrav1.ReasonDeleting, deletingMessage(st, sync.watch))
 	}
 	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
 		terminating == 0 && st.PendingCreate == nil && pl.create == 0
@@ -85,7 +86,7 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 
 // deletingMessage names what a deleting set waits for: instances still to terminate, and those
 // terminated but watched in case a create still running brings them back.
-func deletingMessage(st *infrav1.TalisInstanceSetStatus) string {
+func deletingMessage(st *infrav1.TalisInstanceSetStatus, wr watchRule) string {
 	var live, settling []int64
 	for _, in := range st.Instances {
 		if in.TerminatedAt != nil {
@@ -100,6 +101,12 @@ func deletingMessage(st *infrav1.TalisInstanceSetStatus) string {
 	}
 	if len(settling) > 0 {
 		msg += fmt.Sprintf("; watching %s, terminated, in case a create still running brings them back", shared.DescribeIDs(settling))
+		if wr.tasksRead {
+			msg += fmt.Sprintf(", until Talis shows their create task finished (and at least %s after they were seen terminated)", wr.settle)
+		} else {
+			msg += fmt.Sprintf(", until %s after they were first seen (provisioning timeout plus the create window: Talis shows tasks only to owner %d, so a create's end cannot be seen) and at least %s after they were seen terminated",
+				wr.hidden, talis.AdminOwnerID, wr.settle)
+		}
 	}
 	if st.PendingCreate != nil {
 		msg += fmt.Sprintf("; waiting to learn whether create attempt %d made instances", st.PendingCreate.Attempt)

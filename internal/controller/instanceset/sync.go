@@ -25,6 +25,8 @@ type syncResult struct {
 	// undone are instances a terminate had been sent for that are live again: a create that was
 	// still running wrote its state over the terminate.
 	undone []int64
+	// watch is the rule that ends the watch of instances terminated before their create finished.
+	watch watchRule
 }
 
 // syncWithSnapshot folds the live instances Talis reports for the set (tagged with its identity)
@@ -33,8 +35,8 @@ type syncResult struct {
 // bring it back: a stale snapshot can delay what the operator learns, never make it create again
 // or lose track of an instance.
 func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live []*talis.Instance,
-	snapStart time.Time, w creates.Window, settle time.Duration) syncResult {
-	var res syncResult
+	snapStart time.Time, w creates.Window, wr watchRule) syncResult {
+	res := syncResult{watch: wr}
 	mine := map[int64]*talis.Instance{}
 	owners := map[int64]creates.Ownership{}
 	attempts := map[int64]bool{}
@@ -65,7 +67,7 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 	for _, inst := range st.Instances {
 		in, ok := mine[inst.ID]
 		if !ok {
-			if keep := missing(&inst, snapStart, settle, &res); !keep {
+			if keep := missing(&inst, snapStart, wr, &res); !keep {
 				continue
 			}
 			kept = append(kept, inst)
@@ -113,9 +115,62 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 	return res
 }
 
+// watchRule says when the watch of an instance terminated before its create finished ends.
+type watchRule struct {
+	// settle is the floor: the watch lasts at least this long after the instance was first seen
+	// terminated (Timing.TerminateSettle).
+	settle time.Duration
+	// tasksRead: the create task is looked up (readTasks), and the watch ends only once a list
+	// that started after it was seen finished still shows the instance terminated.
+	tasksRead bool
+	// hidden is used when Talis hides tasks from the owner (or look-ups are off): the watch ends
+	// once a list that started this long after the instance was first seen still shows it
+	// terminated: its provisioning timeout plus the create window's Land.
+	hidden time.Duration
+}
+
+// hiddenWatch is how long after an instance was first seen a create Talis does not show may
+// still be running: the set's provisioning timeout (how long the user says a create takes) plus
+// the create window's Land (the margin already allowed for Talis to process a create call).
+func hiddenWatch(provisioning time.Duration, w creates.Window) time.Duration {
+	return provisioning + w.Land + w.Skew
+}
+
+// watchEnds is the earliest time a list must start after, still showing the instance terminated,
+// for the watch to end; zero while it cannot end yet (the create task is not seen finished).
+func (wr watchRule) watchEnds(inst *infrav1.TalisInstance) time.Time {
+	if inst.TerminatedAt == nil {
+		return time.Time{}
+	}
+	end := inst.TerminatedAt.Add(wr.settle)
+	if wr.tasksRead {
+		if !createFinished(*inst) {
+			return time.Time{}
+		}
+		if seen := inst.CreateTaskSeenAt; seen != nil && seen.After(end) {
+			end = seen.Time
+		}
+		return end
+	}
+	if inst.CreatedAt != nil && inst.CreatedAt.Add(wr.hidden).After(end) {
+		end = inst.CreatedAt.Add(wr.hidden)
+	}
+	return end
+}
+
+// createDoneBefore is true once the snapshot started after the instance's create task was seen
+// finished: what that create wrote is in the snapshot, and it writes nothing more.
+func createDoneBefore(inst *infrav1.TalisInstance, snapStart time.Time) bool {
+	if !createFinished(*inst) {
+		return false
+	}
+	// Recorded before CreateTaskSeenAt existed: trusted as before.
+	return inst.CreateTaskSeenAt == nil || snapStart.After(inst.CreateTaskSeenAt.Add(creates.TimestampPrecision))
+}
+
 // missing handles an instance status knows that the snapshot does not list (Talis keeps rows,
 // so it is terminated, or too new for the snapshot); it reports whether to keep the entry.
-func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Duration, res *syncResult) bool {
+func missing(inst *infrav1.TalisInstance, snapStart time.Time, wr watchRule, res *syncResult) bool {
 	if recorded := inst.CreatedAt; recorded != nil && !snapStart.After(recorded.Add(creates.TimestampPrecision)) {
 		return true // the snapshot may predate the instance
 	}
@@ -123,17 +178,21 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Durat
 		res.vanished = append(res.vanished, *inst)
 		return false
 	}
-	// A create that finished (the instance was seen ready, or its task done) can no longer write
-	// over the terminate. Otherwise wait until it would have, watching for it to come back.
-	if inst.ReadyAt != nil || createFinished(*inst) {
-		return false
-	}
 	inst.State = string(talis.InstanceStatusTerminated)
 	if inst.TerminatedAt == nil {
+		// A create that finished (the instance was seen ready, or its task done) before this
+		// list can no longer write over the terminate. Otherwise watch for it to come back.
+		if inst.ReadyAt != nil || createDoneBefore(inst, snapStart) {
+			return false
+		}
 		inst.TerminatedAt = &metav1.Time{Time: snapStart}
 		return true
 	}
-	return !snapStart.After(inst.TerminatedAt.Add(settle + creates.TimestampPrecision))
+	// Seen terminated while its create may still run: the settle time is only a floor; the watch
+	// ends when the create can no longer bring the instance back (watchRule), never by the timer
+	// alone, so a deleting set keeps its finalizer meanwhile.
+	end := wr.watchEnds(inst)
+	return end.IsZero() || !snapStart.After(end.Add(creates.TimestampPrecision))
 }
 
 func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time) {

@@ -103,8 +103,11 @@ func (r *Reconciler) readTasks(ctx context.Context, conn *talisconn.Connection,
 		if len(todo) == maxTaskLookups {
 			break
 		}
-		if in.CreateTask != "" || shared.InstanceReady(in) || in.TerminatedAt != nil || in.CreatedAt == nil ||
-			snapStart.Sub(in.CreatedAt.Time) < r.Timing.TaskCheck {
+		// An instance seen terminated before its create finished is watched until its create
+		// task is seen finished (sync.go, watchRule): it is always looked up.
+		watched := in.TerminatedAt != nil
+		if in.CreateTask != "" || shared.InstanceReady(in) || in.CreatedAt == nil ||
+			!watched && snapStart.Sub(in.CreatedAt.Time) < r.Timing.TaskCheck {
 			continue
 		}
 		if r.lookups.due(conn.Key, in.ID, now, r.Timing.TaskCheck) {
@@ -135,10 +138,12 @@ func (r *Reconciler) readTasks(ctx context.Context, conn *talisconn.Connection,
 			continue
 		}
 		in := &st.Instances[i]
-		in.CreateTask = string(t.Status)
+		// Seen finished by now, on this clock: a list that starts later shows all it wrote.
+		seen := time.Now()
+		in.CreateTask, in.CreateTaskSeenAt = string(t.Status), &metav1.Time{Time: seen}
 		r.lookups.forget(conn.Key, in.ID)
-		if t.Status != talis.TaskStatusFailed {
-			continue
+		if t.Status != talis.TaskStatusFailed || in.TerminatedAt != nil {
+			continue // a watched instance is already terminated and replaced: only its end matters
 		}
 		at := t.UpdatedAt
 		if at.IsZero() || at.After(now) {
@@ -167,6 +172,8 @@ func (r *Reconciler) createTask(ctx context.Context, conn *talisconn.Connection,
 
 // createFinished is true once the instance's create task is done: it can no longer write its
 // state over a terminate, so a terminate may be sent whatever state the instance is in.
+// A task marked "terminated" is not done: Talis's task.terminate only flips the status and the
+// worker running it goes on, writing the instance (the emulator models this, rpc_tasks.go).
 func createFinished(in infrav1.TalisInstance) bool {
 	return in.CreateTask == string(talis.TaskStatusCompleted) || in.CreateTask == string(talis.TaskStatusFailed)
 }
