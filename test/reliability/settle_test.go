@@ -69,4 +69,3 @@ func TestSettleOutlastsARunningCreate(t *testing.T) {
 		t.Fatalf("the set was deleted while its create was still running; instance(s) %v live in Talis with no owner", live)
 	}
 }
-
