@@ -262,13 +262,13 @@ type TalisInstance struct {
 	// +optional
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
 
-	// CreateTask is the state of the instance's create task in Talis (completed or failed), once it has finished.
+	// CreateTask is the state of the instance's create task in Talis once it can no longer write the instance: completed or failed, terminated with no worker holding it, or, for an instance already seen terminated, running with its worker's lock expired.
 	// Only looked up for instances that are late or terminated before their create finished, and only when Talis shows tasks to the project's owner (4294967295).
 	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	CreateTask string `json:"createTask,omitempty"`
 
-	// CreateTaskSeenAt is when the operator saw the instance's create task finished. A list that started later and no longer shows the instance ends the watch of an instance terminated before its create finished.
+	// CreateTaskSeenAt is when the operator saw that the instance's create task could no longer write it. A list that started later and still shows the instance terminated ends the watch of an instance terminated before its create finished.
 	// +optional
 	CreateTaskSeenAt *metav1.Time `json:"createTaskSeenAt,omitempty"`
 
@@ -292,7 +292,7 @@ type TalisInstance struct {
 
 	// TerminatedAt is when Talis was first seen to report the instance terminated while its create may still have been running.
 	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen:
-	// at least --terminate-settle, and until a list after the create task was seen finished, or, for owners Talis hides tasks from, after the instance's provisioning timeout plus the create window from when it was first seen.
+	// until a list that started after its create task was seen done (or the lock of the worker running it expired) still shows it terminated; for owners Talis hides tasks from, until its provisioning timeout plus the create window after it was first seen, and at least --terminate-settle after this.
 	// +optional
 	TerminatedAt *metav1.Time `json:"terminatedAt,omitempty"`
 }

@@ -27,6 +27,8 @@ type syncResult struct {
 	undone []int64
 	// watch is the rule that ends the watch of instances terminated before their create finished.
 	watch watchRule
+	// tasks is what the last look-ups found of the watched instances' create tasks (tasks read).
+	tasks map[int64]taskView
 }
 
 // syncWithSnapshot folds the live instances Talis reports for the set (tagged with its identity)
@@ -75,8 +77,13 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 			continue
 		}
 		if inst.TerminatedAt != nil {
-			// Back from terminated: send the terminate again as soon as the create is done.
+			// Back from terminated: send the terminate again as soon as the create is done. A
+			// create seen done, or a worker judged gone, was not: its task is read again (a
+			// failed task writes nothing more, and its failure stays recorded).
 			inst.TerminatedAt, inst.TerminateRequestedAt = nil, nil
+			if inst.CreateTask != string(talis.TaskStatusFailed) {
+				inst.CreateTask, inst.CreateTaskSeenAt = "", nil
+			}
 			res.undone = append(res.undone, inst.ID)
 		}
 		observeInto(&inst, in, snapStart)
@@ -115,47 +122,58 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 	return res
 }
 
-// watchRule says when the watch of an instance terminated before its create finished ends.
+// watchRule says when the watch of an instance terminated before its create finished ends:
+// never while the create could still bring it back.
 type watchRule struct {
-	// settle is the floor: the watch lasts at least this long after the instance was first seen
-	// terminated (Timing.TerminateSettle).
-	settle time.Duration
-	// tasksRead: the create task is looked up (readTasks), and the watch ends only once a list
-	// that started after it was seen finished still shows the instance terminated.
+	// tasksRead: Talis shows the create tasks and they are looked up (readTasks). The watch ends
+	// only once a look-up made after the instance was seen terminated found that its create
+	// task can no longer write it (createEnded), and a list that started after that look-up
+	// still shows it terminated. There is no timer: while the task runs under a live worker's
+	// lock, or cannot be read, the watch goes on and the condition says why.
 	tasksRead bool
-	// hidden is used when Talis hides tasks from the owner (or look-ups are off): the watch ends
-	// once a list that started this long after the instance was first seen still shows it
-	// terminated: its provisioning timeout plus the create window's Land.
+	// Otherwise Talis hides the tasks from the owner (or look-ups are off), and the watch ends
+	// once a list that started after the create could have finished still shows the instance
+	// terminated (hiddenEnd): hidden after the instance was first seen, and settle after it was
+	// seen terminated.
+	settle time.Duration
 	hidden time.Duration
+	// hiddenWhy says why the create tasks are not read, for the condition.
+	hiddenWhy string
 }
 
 // hiddenWatch is how long after an instance was first seen a create Talis does not show may
 // still be running: the set's provisioning timeout (how long the user says a create takes) plus
-// the create window's Land (the margin already allowed for Talis to process a create call).
+// the create window (the margin allowed for Talis to process a create call) and the clock skew.
 func hiddenWatch(provisioning time.Duration, w creates.Window) time.Duration {
 	return provisioning + w.Land + w.Skew
 }
 
-// watchEnds is the earliest time a list must start after, still showing the instance terminated,
-// for the watch to end; zero while it cannot end yet (the create task is not seen finished).
-func (wr watchRule) watchEnds(inst *infrav1.TalisInstance) time.Time {
-	if inst.TerminatedAt == nil {
-		return time.Time{}
-	}
+// hiddenEnd is when a create Talis does not show could have finished: hidden after the instance
+// was first seen, and at least settle (--terminate-settle, by default the five minutes Talis's
+// worker holds a task before giving it to another) after it was seen terminated.
+func (wr watchRule) hiddenEnd(inst *infrav1.TalisInstance) time.Time {
 	end := inst.TerminatedAt.Add(wr.settle)
-	if wr.tasksRead {
-		if !createFinished(*inst) {
-			return time.Time{}
-		}
-		if seen := inst.CreateTaskSeenAt; seen != nil && seen.After(end) {
-			end = seen.Time
-		}
-		return end
-	}
 	if inst.CreatedAt != nil && inst.CreatedAt.Add(wr.hidden).After(end) {
 		end = inst.CreatedAt.Add(wr.hidden)
 	}
 	return end
+}
+
+// watchEnds is the time a list must start after, still showing the watched instance terminated,
+// for the watch to end; zero while it cannot end yet.
+func (wr watchRule) watchEnds(inst *infrav1.TalisInstance) time.Time {
+	switch {
+	case inst.TerminatedAt == nil:
+		return time.Time{}
+	case createEnded(*inst):
+		if inst.CreateTaskSeenAt != nil {
+			return inst.CreateTaskSeenAt.Time
+		}
+		return inst.TerminatedAt.Time // recorded before createTaskSeenAt existed
+	case wr.tasksRead:
+		return time.Time{}
+	}
+	return wr.hiddenEnd(inst)
 }
 
 // createDoneBefore is true once the snapshot started after the instance's create task was seen
@@ -188,9 +206,8 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, wr watchRule, res
 		inst.TerminatedAt = &metav1.Time{Time: snapStart}
 		return true
 	}
-	// Seen terminated while its create may still run: the settle time is only a floor; the watch
-	// ends when the create can no longer bring the instance back (watchRule), never by the timer
-	// alone, so a deleting set keeps its finalizer meanwhile.
+	// Seen terminated while its create may still run: the watch ends when the create can no
+	// longer bring the instance back (watchRule); a deleting set keeps its finalizer meanwhile.
 	end := wr.watchEnds(inst)
 	return end.IsZero() || !snapStart.After(end.Add(creates.TimestampPrecision))
 }
