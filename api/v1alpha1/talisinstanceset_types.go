@@ -262,11 +262,15 @@ type TalisInstance struct {
 	// +optional
 	ReadyAt *metav1.Time `json:"readyAt,omitempty"`
 
-	// CreateTask is the state of the instance's create task in Talis (completed or failed), once it has finished.
-	// Only looked up for instances that are late, and only when Talis shows tasks to the project's owner (4294967295).
+	// CreateTask is the state of the instance's create task in Talis once it can no longer write the instance: completed or failed, terminated with no worker holding it, or, for an instance already seen terminated, running with its worker's lock expired.
+	// Only looked up for instances that are late or terminated before their create finished, and only when Talis shows tasks to the project's owner (4294967295).
 	// +kubebuilder:validation:MaxLength=16
 	// +optional
 	CreateTask string `json:"createTask,omitempty"`
+
+	// CreateTaskSeenAt is when the operator saw that the instance's create task could no longer write it. A list that started later and still shows the instance terminated ends the watch of an instance terminated before its create finished.
+	// +optional
+	CreateTaskSeenAt *metav1.Time `json:"createTaskSeenAt,omitempty"`
 
 	// FailedAt is when Talis's create task for the instance failed; Talis never retries it, so the instance is replaced.
 	// +optional
@@ -287,7 +291,8 @@ type TalisInstance struct {
 	TerminateRequestedAt *metav1.Time `json:"terminateRequestedAt,omitempty"`
 
 	// TerminatedAt is when Talis was first seen to report the instance terminated while its create may still have been running.
-	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen.
+	// Talis lets a finishing create write its state over a terminate, so the entry stays (and the terminate is repeated if the instance comes back) until that can no longer happen:
+	// until a list that started after its create task was seen done (or the lock of the worker running it expired) still shows it terminated; for owners Talis hides tasks from, until its provisioning timeout plus the create window after it was first seen, and at least --terminate-settle after this.
 	// +optional
 	TerminatedAt *metav1.Time `json:"terminatedAt,omitempty"`
 }

@@ -226,6 +226,10 @@ func (in *TalisInstance) DeepCopyInto(out *TalisInstance) {
 		in, out := &in.ReadyAt, &out.ReadyAt
 		*out = (*in).DeepCopy()
 	}
+	if in.CreateTaskSeenAt != nil {
+		in, out := &in.CreateTaskSeenAt, &out.CreateTaskSeenAt
+		*out = (*in).DeepCopy()
+	}
 	if in.FailedAt != nil {
 		in, out := &in.FailedAt, &out.FailedAt
 		*out = (*in).DeepCopy()

@@ -11,7 +11,9 @@
 //   - plan.go: scale, rollout and replacement decisions.
 //   - status.go: counters, health, and the events a poll's findings make.
 //   - backoff.go: failed creates, their backoff and Stalled.
-//   - tasks.go: create task look-ups for late instances.
+//   - tasks.go: create task look-ups for late instances, and for instances terminated before
+//     their create was known done, whose watch ends when the task can no longer write them
+//     (the rule itself, watchRule, is in sync.go).
 //   - pacing.go: which status changes are detail, written at most every Timing.DetailWrite.
 //   - polls.go, writes.go: per-set memory (snapshot and poll interval, versions written over).
 //   - drift.go: the drift watch that wakes steady sets when Talis contradicts them.

@@ -47,7 +47,9 @@ func (p *statusPacer) forget(key client.ObjectKey) {
 }
 
 // outlineChanged reports a change someone may act on: health (any condition's status), the
-// generation observed, how many instances are ready, or which instances are being terminated.
+// generation observed, how many instances are ready, which instances are being terminated, or
+// which watched ones were seen unable to come back (that ends their watch, and may let a
+// deletion finish).
 // New instance entries (and so the replica counts before they are ready), states short of
 // ready, IPs, messages and reasons are detail.
 func outlineChanged(a, b *infrav1.TalisInstanceSetStatus) bool {
@@ -62,7 +64,18 @@ func outlineChanged(a, b *infrav1.TalisInstanceSetStatus) bool {
 			return true
 		}
 	}
-	return !slices.Equal(condemned(a), condemned(b))
+	return !slices.Equal(condemned(a), condemned(b)) || !slices.Equal(watchEnding(a), watchEnding(b))
+}
+
+// watchEnding are the watched instances whose create was seen unable to bring them back.
+func watchEnding(st *infrav1.TalisInstanceSetStatus) []int64 {
+	var ids []int64
+	for _, in := range st.Instances {
+		if in.TerminatedAt != nil && createEnded(in) {
+			ids = append(ids, in.ID)
+		}
+	}
+	return ids
 }
 
 func condemned(st *infrav1.TalisInstanceSetStatus) []int64 {

@@ -117,8 +117,11 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 	obs.before = progressFingerprint(st)
 	notReady := notReadyIDs(st)
 	obs.sync = syncWithSnapshot(st, identity, snap.Project(uint(p.Status.ProjectID)), snap.StartedAt,
-		r.Timing.CreateWindow(), r.Timing.TerminateSettle)
+		r.Timing.CreateWindow(), r.watchRule(s, conn))
 	obs.failed = r.readTasks(ctx, conn, st, snap.StartedAt)
+	if obs.sync.watch.tasksRead {
+		obs.sync.tasks = r.lookups.views(conn.Key, watchedIDs(st))
+	}
 	recordInstanceMetrics(s, notReady)
 	return obs, ctrl.Result{}, true, nil
 }
@@ -313,6 +316,30 @@ func markTerminateSent(st *infrav1.TalisInstanceSetStatus, id int64, now time.Ti
 			st.Instances[i].TerminateRequestedAt = &metav1.Time{Time: now}
 		}
 	}
+}
+
+// watchRule is when the set's instances terminated before their create finished stop being watched.
+func (r *Reconciler) watchRule(s *infrav1.TalisInstanceSet, conn *talisconn.Connection) watchRule {
+	wr := watchRule{tasksRead: r.Timing.TaskCheck > 0 && tasksVisible(conn), settle: r.Timing.TerminateSettle,
+		hidden: hiddenWatch(planSpecFor(s, "").provisioning, r.Timing.CreateWindow())}
+	switch {
+	case !tasksVisible(conn):
+		wr.hiddenWhy = fmt.Sprintf("Talis shows tasks only to owner %d, not to owner %d", talis.AdminOwnerID, conn.OwnerID)
+	case r.Timing.TaskCheck <= 0:
+		wr.hiddenWhy = "task look-ups are off (--task-check 0)"
+	}
+	return wr
+}
+
+// watchedIDs are the instances status keeps, seen terminated, in case their create undoes it.
+func watchedIDs(st *infrav1.TalisInstanceSetStatus) []int64 {
+	var ids []int64
+	for _, in := range st.Instances {
+		if in.TerminatedAt != nil {
+			ids = append(ids, in.ID)
+		}
+	}
+	return ids
 }
 
 // watchingTerminated is true while status keeps an instance seen terminated before its create

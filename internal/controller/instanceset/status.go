@@ -3,12 +3,15 @@ package instanceset
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 // summarize derives the counters, the IP list (in instance ID order) and its summary, and the
@@ -49,7 +52,7 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 		}
 	}
 	if !s.DeletionTimestamp.IsZero() {
-		return shared.Converging(infrav1.ReasonDeleting, deletingMessage(st))
+		return shared.Converging(infrav1.ReasonDeleting, deletingMessage(st, sync))
 	}
 	settled := st.ReadyReplicas == want && st.UpdatedReplicas == want && st.Replicas == want &&
 		terminating == 0 && st.PendingCreate == nil && pl.create == 0
@@ -84,12 +87,12 @@ func (r *Reconciler) assess(s *infrav1.TalisInstanceSet, ps planSpec, sync syncR
 }
 
 // deletingMessage names what a deleting set waits for: instances still to terminate, and those
-// terminated but watched in case a create still running brings them back.
-func deletingMessage(st *infrav1.TalisInstanceSetStatus) string {
-	var live, settling []int64
+// terminated but watched in case a create still running brings them back, with what ends that.
+func deletingMessage(st *infrav1.TalisInstanceSetStatus, sync syncResult) string {
+	var live, watched []int64
 	for _, in := range st.Instances {
 		if in.TerminatedAt != nil {
-			settling = append(settling, in.ID)
+			watched = append(watched, in.ID)
 		} else {
 			live = append(live, in.ID)
 		}
@@ -98,13 +101,94 @@ func deletingMessage(st *infrav1.TalisInstanceSetStatus) string {
 	if len(live) > 0 {
 		msg += fmt.Sprintf("; waiting for %s to terminate", shared.DescribeIDs(live))
 	}
-	if len(settling) > 0 {
-		msg += fmt.Sprintf("; watching %s, terminated, in case a create still running brings them back", shared.DescribeIDs(settling))
+	if len(watched) > 0 {
+		msg += fmt.Sprintf("; watching %s, terminated, in case a create still running brings them back, ", shared.DescribeIDs(watched)) +
+			watchMessage(st, sync)
 	}
 	if st.PendingCreate != nil {
 		msg += fmt.Sprintf("; waiting to learn whether create attempt %d made instances", st.PendingCreate.Attempt)
 	}
 	return msg
+}
+
+// watchMessage says what ends the watch of the instances status keeps terminated.
+func watchMessage(st *infrav1.TalisInstanceSetStatus, sync syncResult) string {
+	wr := sync.watch
+	if !wr.tasksRead {
+		var end time.Time
+		var ended []int64
+		for _, in := range st.Instances {
+			if in.TerminatedAt == nil {
+				continue
+			}
+			if createEnded(in) { // recorded while tasks could be read
+				ended = append(ended, in.ID)
+			} else if e := wr.hiddenEnd(&in); e.After(end) {
+				end = e
+			}
+		}
+		msg := ""
+		if !end.IsZero() {
+			msg = fmt.Sprintf("until a list after %s still shows them terminated: %s, so the end of a create cannot be seen; "+
+				"the watch lasts until it could have finished: the provisioning timeout plus the create window (%s) after the instance was first seen, "+
+				"and at least --terminate-settle (%s) after it was seen terminated", end.UTC().Format(time.RFC3339), wr.hiddenWhy, wr.hidden, wr.settle)
+		}
+		if len(ended) > 0 {
+			if msg != "" {
+				msg += "; "
+			}
+			msg += fmt.Sprintf("%s: create task done, the watch ends with the next list", shared.DescribeIDs(ended))
+		}
+		return msg
+	}
+	var done, running, pending, unread, failing []int64
+	var lockUntil time.Time
+	var lastErr string
+	for _, in := range st.Instances {
+		if in.TerminatedAt == nil {
+			continue
+		}
+		if createEnded(in) {
+			done = append(done, in.ID)
+			continue
+		}
+		v, ok := sync.tasks[in.ID]
+		switch {
+		case !ok || v.status == "" && v.err == "":
+			unread = append(unread, in.ID)
+		case v.err != "":
+			failing, lastErr = append(failing, in.ID), v.err
+		case v.status == talis.TaskStatusPending:
+			pending = append(pending, in.ID)
+		default:
+			running = append(running, in.ID)
+			if v.lockUntil.After(lockUntil) {
+				lockUntil = v.lockUntil
+			}
+		}
+	}
+	parts := []string{}
+	if len(done) > 0 {
+		parts = append(parts, fmt.Sprintf("%s: create task done, the watch ends with the next list", shared.DescribeIDs(done)))
+	}
+	if len(running) > 0 {
+		p := fmt.Sprintf("%s: create task still running", shared.DescribeIDs(running))
+		if !lockUntil.IsZero() {
+			p += fmt.Sprintf(", its worker holds it until %s (after that Talis hands it to another worker, which finds the instance terminated)",
+				lockUntil.UTC().Format(time.RFC3339))
+		}
+		parts = append(parts, p)
+	}
+	if len(pending) > 0 {
+		parts = append(parts, fmt.Sprintf("%s: create task not started yet (a worker that starts it finds the instance terminated)", shared.DescribeIDs(pending)))
+	}
+	if len(unread) > 0 {
+		parts = append(parts, fmt.Sprintf("%s: create task not read yet", shared.DescribeIDs(unread)))
+	}
+	if len(failing) > 0 {
+		parts = append(parts, fmt.Sprintf("%s: reading the create task failed, tried again every poll: %s", shared.DescribeIDs(failing), lastErr))
+	}
+	return "until Talis shows their create task done (completed, failed, or no worker holding it): " + strings.Join(parts, "; ")
 }
 
 func stillDegraded(st *infrav1.TalisInstanceSetStatus) bool {

@@ -25,6 +25,10 @@ type syncResult struct {
 	// undone are instances a terminate had been sent for that are live again: a create that was
 	// still running wrote its state over the terminate.
 	undone []int64
+	// watch is the rule that ends the watch of instances terminated before their create finished.
+	watch watchRule
+	// tasks is what the last look-ups found of the watched instances' create tasks (tasks read).
+	tasks map[int64]taskView
 }
 
 // syncWithSnapshot folds the live instances Talis reports for the set (tagged with its identity)
@@ -33,8 +37,8 @@ type syncResult struct {
 // bring it back: a stale snapshot can delay what the operator learns, never make it create again
 // or lose track of an instance.
 func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live []*talis.Instance,
-	snapStart time.Time, w creates.Window, settle time.Duration) syncResult {
-	var res syncResult
+	snapStart time.Time, w creates.Window, wr watchRule) syncResult {
+	res := syncResult{watch: wr}
 	mine := map[int64]*talis.Instance{}
 	owners := map[int64]creates.Ownership{}
 	attempts := map[int64]bool{}
@@ -65,7 +69,7 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 	for _, inst := range st.Instances {
 		in, ok := mine[inst.ID]
 		if !ok {
-			if keep := missing(&inst, snapStart, settle, &res); !keep {
+			if keep := missing(&inst, snapStart, wr, &res); !keep {
 				continue
 			}
 			kept = append(kept, inst)
@@ -73,8 +77,13 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 			continue
 		}
 		if inst.TerminatedAt != nil {
-			// Back from terminated: send the terminate again as soon as the create is done.
+			// Back from terminated: send the terminate again as soon as the create is done. A
+			// create seen done, or a worker judged gone, was not: its task is read again (a
+			// failed task writes nothing more, and its failure stays recorded).
 			inst.TerminatedAt, inst.TerminateRequestedAt = nil, nil
+			if inst.CreateTask != string(talis.TaskStatusFailed) {
+				inst.CreateTask, inst.CreateTaskSeenAt = "", nil
+			}
 			res.undone = append(res.undone, inst.ID)
 		}
 		observeInto(&inst, in, snapStart)
@@ -113,9 +122,73 @@ func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live 
 	return res
 }
 
+// watchRule says when the watch of an instance terminated before its create finished ends:
+// never while the create could still bring it back.
+type watchRule struct {
+	// tasksRead: Talis shows the create tasks and they are looked up (readTasks). The watch ends
+	// only once a look-up made after the instance was seen terminated found that its create
+	// task can no longer write it (createEnded), and a list that started after that look-up
+	// still shows it terminated. There is no timer: while the task runs under a live worker's
+	// lock, or cannot be read, the watch goes on and the condition says why.
+	tasksRead bool
+	// Otherwise Talis hides the tasks from the owner (or look-ups are off), and the watch ends
+	// once a list that started after the create could have finished still shows the instance
+	// terminated (hiddenEnd): hidden after the instance was first seen, and settle after it was
+	// seen terminated.
+	settle time.Duration
+	hidden time.Duration
+	// hiddenWhy says why the create tasks are not read, for the condition.
+	hiddenWhy string
+}
+
+// hiddenWatch is how long after an instance was first seen a create Talis does not show may
+// still be running: the set's provisioning timeout (how long the user says a create takes) plus
+// the create window (the margin allowed for Talis to process a create call) and the clock skew.
+func hiddenWatch(provisioning time.Duration, w creates.Window) time.Duration {
+	return provisioning + w.Land + w.Skew
+}
+
+// hiddenEnd is when a create Talis does not show could have finished: hidden after the instance
+// was first seen, and at least settle (--terminate-settle, by default the five minutes Talis's
+// worker holds a task before giving it to another) after it was seen terminated.
+func (wr watchRule) hiddenEnd(inst *infrav1.TalisInstance) time.Time {
+	end := inst.TerminatedAt.Add(wr.settle)
+	if inst.CreatedAt != nil && inst.CreatedAt.Add(wr.hidden).After(end) {
+		end = inst.CreatedAt.Add(wr.hidden)
+	}
+	return end
+}
+
+// watchEnds is the time a list must start after, still showing the watched instance terminated,
+// for the watch to end; zero while it cannot end yet.
+func (wr watchRule) watchEnds(inst *infrav1.TalisInstance) time.Time {
+	switch {
+	case inst.TerminatedAt == nil:
+		return time.Time{}
+	case createEnded(*inst):
+		if inst.CreateTaskSeenAt != nil {
+			return inst.CreateTaskSeenAt.Time
+		}
+		return inst.TerminatedAt.Time // recorded before createTaskSeenAt existed
+	case wr.tasksRead:
+		return time.Time{}
+	}
+	return wr.hiddenEnd(inst)
+}
+
+// createDoneBefore is true once the snapshot started after the instance's create task was seen
+// finished: what that create wrote is in the snapshot, and it writes nothing more.
+func createDoneBefore(inst *infrav1.TalisInstance, snapStart time.Time) bool {
+	if !createFinished(*inst) {
+		return false
+	}
+	// Recorded before CreateTaskSeenAt existed: trusted as before.
+	return inst.CreateTaskSeenAt == nil || snapStart.After(inst.CreateTaskSeenAt.Add(creates.TimestampPrecision))
+}
+
 // missing handles an instance status knows that the snapshot does not list (Talis keeps rows,
 // so it is terminated, or too new for the snapshot); it reports whether to keep the entry.
-func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Duration, res *syncResult) bool {
+func missing(inst *infrav1.TalisInstance, snapStart time.Time, wr watchRule, res *syncResult) bool {
 	if recorded := inst.CreatedAt; recorded != nil && !snapStart.After(recorded.Add(creates.TimestampPrecision)) {
 		return true // the snapshot may predate the instance
 	}
@@ -123,17 +196,20 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, settle time.Durat
 		res.vanished = append(res.vanished, *inst)
 		return false
 	}
-	// A create that finished (the instance was seen ready, or its task done) can no longer write
-	// over the terminate. Otherwise wait until it would have, watching for it to come back.
-	if inst.ReadyAt != nil || createFinished(*inst) {
-		return false
-	}
 	inst.State = string(talis.InstanceStatusTerminated)
 	if inst.TerminatedAt == nil {
+		// A create that finished (the instance was seen ready, or its task done) before this
+		// list can no longer write over the terminate. Otherwise watch for it to come back.
+		if inst.ReadyAt != nil || createDoneBefore(inst, snapStart) {
+			return false
+		}
 		inst.TerminatedAt = &metav1.Time{Time: snapStart}
 		return true
 	}
-	return !snapStart.After(inst.TerminatedAt.Add(settle + creates.TimestampPrecision))
+	// Seen terminated while its create may still run: the watch ends when the create can no
+	// longer bring the instance back (watchRule); a deleting set keeps its finalizer meanwhile.
+	end := wr.watchEnds(inst)
+	return end.IsZero() || !snapStart.After(end.Add(creates.TimestampPrecision))
 }
 
 func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time) {

@@ -40,6 +40,9 @@ func TestSyncWithSnapshot(t *testing.T) {
 		live  []*talis.Instance
 		start time.Duration // snapshot start after t0
 		want  want
+		// the watch rule: create tasks read, or how long a hidden create may run
+		tasks  bool
+		hidden time.Duration
 	}{{
 		name: "pending create found by tag",
 		st:   infrav1.TalisInstanceSetStatus{LastCreateAttempt: 1, PendingCreate: pending(1)},
@@ -101,6 +104,85 @@ func TestSyncWithSnapshot(t *testing.T) {
 		start: 20*time.Second + settle + 2*time.Second,
 		want:  want{},
 	}, {
+		name: "past the settle time with its create task not seen finished: still watched (issue 25)",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
+		tasks: true, start: time.Hour,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "create task seen finished after the list started: still watched",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "completed", CreateTaskSeenAt: at(time.Hour)}}},
+		tasks: true, start: time.Hour,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "create task marked terminated with no worker holding it, seen before the list: gone",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "terminated", CreateTaskSeenAt: at(time.Minute)}}},
+		tasks: true, start: time.Hour,
+		want: want{},
+	}, {
+		name: "create task running, its worker's lock seen expired, then a list still shows it terminated: gone",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "running", CreateTaskSeenAt: at(6 * time.Minute)}}},
+		tasks: true, start: 6*time.Minute + 2*time.Second,
+		want: want{},
+	}, {
+		name: "a list after the create task was seen finished still shows it terminated: gone",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "completed", CreateTaskSeenAt: at(time.Minute)}}},
+		tasks: true, start: time.Minute + 2*time.Second,
+		want: want{},
+	}, {
+		name: "create task seen finished right after it was seen terminated: gone with the next list, --terminate-settle is no floor",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "failed", CreateTaskSeenAt: at(21 * time.Second)}}},
+		tasks: true, start: 23 * time.Second,
+		want: want{},
+	}, {
+		name: "create task seen finished within the list's timestamp precision: still watched",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "failed", CreateTaskSeenAt: at(21 * time.Second)}}},
+		tasks: true, start: 22 * time.Second,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "tasks hidden, but its create task was seen finished while they were read: gone",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "completed", CreateTaskSeenAt: at(21 * time.Second)}}},
+		hidden: 10 * time.Minute, start: 23 * time.Second,
+		want: want{},
+	}, {
+		name: "tasks hidden: watched past the settle time until the create could have finished",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
+		hidden: 10 * time.Minute, start: 9 * time.Minute,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "tasks hidden: gone once the create could have finished",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
+		hidden: 10 * time.Minute, start: 10*time.Minute + 2*time.Second,
+		want: want{},
+	}, {
+		name: "tasks hidden: --terminate-settle after it was seen terminated is the least watch",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
+		hidden: 5 * time.Second, start: 20*time.Second + settle,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "condemned, its create task seen finished after the list started: watched",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "pending",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), CreateTask: "completed", CreateTaskSeenAt: at(time.Hour)}}},
+		tasks: true, start: time.Minute,
+		want: want{ids: []int64{1}},
+	}, {
+		name: "brought back after its worker was judged gone: terminate again, and read its task again",
+		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
+			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "running", CreateTaskSeenAt: at(21 * time.Second)}}},
+		live:  []*talis.Instance{live(1, 1, talis.InstanceStatusCreated)},
+		tasks: true, start: 25 * time.Second,
+		want: want{ids: []int64{1}, undone: []int64{1}},
+	}, {
 		name: "brought back by its create: terminate again",
 		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
 			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
@@ -110,7 +192,7 @@ func TestSyncWithSnapshot(t *testing.T) {
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.st.DeepCopy()
-			res := syncWithSnapshot(st, id, tc.live, t0.Add(tc.start), w, settle)
+			res := syncWithSnapshot(st, id, tc.live, t0.Add(tc.start), w, watchRule{settle: settle, tasksRead: tc.tasks, hidden: tc.hidden})
 			var ids []int64
 			for _, in := range st.Instances {
 				ids = append(ids, in.ID)
@@ -134,6 +216,9 @@ func TestSyncWithSnapshot(t *testing.T) {
 			for _, in := range st.Instances {
 				if in.ID == 1 && len(tc.want.undone) > 0 && (in.TerminatedAt != nil || in.TerminateRequestedAt != nil) {
 					t.Errorf("an instance back from terminated must be terminated again at once: %+v", in)
+				}
+				if in.ID == 1 && len(tc.want.undone) > 0 && (in.CreateTask != "" || in.CreateTaskSeenAt != nil) {
+					t.Errorf("an instance back from terminated must have its create task read again: %+v", in)
 				}
 			}
 		})

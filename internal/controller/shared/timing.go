@@ -22,10 +22,14 @@ type Timing struct {
 	// Talis: CreateDeadline plus the server's processing time.
 	CreateAmbiguity time.Duration
 	// MaxClockSkew bounds how far apart the clocks of two managers may be: a create sent by one
-	// may be judged by another (creates.Window.Skew).
+	// may be judged by another (creates.Window.Skew). Talis's clock is taken to be as close when
+	// a worker's lock on a create task is judged expired.
 	MaxClockSkew time.Duration
-	// TerminateSettle is how long an instance terminated before its create finished stays
-	// watched: Talis lets a running create write over a terminate, and the instance comes back.
+	// TerminateSettle is, for owners whose tasks Talis hides (or with TaskCheck 0), the least
+	// time an instance terminated before its create finished stays watched: Talis lets a running
+	// create write over a terminate, and the instance comes back. The default is the five
+	// minutes Talis's worker holds a task before handing it to another. With tasks shown, the
+	// watch ends when Talis shows the create task done or its worker's lock expired.
 	TerminateSettle time.Duration
 	// TerminateRetry is how long a terminated instance may stay live before the call is repeated.
 	TerminateRetry time.Duration

@@ -27,7 +27,10 @@ Licensed under the Apache License, Version 2.0.
 //     its failure line twice, a failed terminate once.
 //   - the create-overwrites-terminate race (Config.DisableRaceQuirk).
 //
-// Not modelled: the order of response header lines (Go's net/http writes
+// Not modelled: upstream's dispatcher handing a running task whose lock
+// has expired (Config.LockDuration, 5 minutes) to another worker; such a
+// task (NeverReady) stays running, its lock_expiry past. Also not modelled:
+// the order of response header lines (Go's net/http writes
 // them sorted, then Date; Fiber writes Date, Content-Type,
 // Content-Length, then the rest), since no HTTP client API exposes it;
 // and which error a form with several bad keys reports first (upstream

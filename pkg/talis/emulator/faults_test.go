@@ -58,6 +58,40 @@ func TestNeverReadyFault(t *testing.T) {
 	}
 }
 
+// A frozen create task keeps its worker's lock: locked_at, and lock_expiry that much later
+// (upstream's five minutes, or Config.LockDuration); a finished task holds no lock.
+func TestNeverReadyTaskLock(t *testing.T) {
+	for _, lock := range []time.Duration{0, 20 * time.Second} {
+		_, base := start(t, Config{Delays: fast, LockDuration: lock, Faults: Faults{NeverReadyRate: 1}})
+		mkProject(t, base, admin, "p1")
+		ins := create(t, base, instReq(admin, "p1", "n", 1, ""))
+		waitTask(t, base, ins[0].ID, "create_instances", "running")
+		r := do(t, "GET", base+"/api/v1/instances/"+itoa(ins[0].ID)+"/tasks", "")
+		tk := decode[struct {
+			Data struct {
+				Rows []struct {
+					LockedAt   *time.Time `json:"locked_at"`
+					LockExpiry *time.Time `json:"lock_expiry"`
+				}
+			}
+		}](t, r.body).Data.Rows
+		want := lock
+		if want == 0 {
+			want = 5 * time.Minute
+		}
+		if len(tk) != 1 || tk[0].LockedAt == nil || tk[0].LockExpiry == nil || tk[0].LockExpiry.Sub(*tk[0].LockedAt) != want {
+			t.Fatalf("lock %s: %s", lock, r.body)
+		}
+	}
+	_, base := start(t, Config{Delays: fast})
+	mkProject(t, base, admin, "p1")
+	ins := create(t, base, instReq(admin, "p1", "n", 1, ""))
+	waitTask(t, base, ins[0].ID, "create_instances", "completed")
+	if r := do(t, "GET", base+"/api/v1/instances/"+itoa(ins[0].ID)+"/tasks", ""); strings.Contains(r.body, "lock") {
+		t.Fatalf("a completed task holds a lock: %s", r.body)
+	}
+}
+
 func TestRateLimit429(t *testing.T) {
 	s, base := start(t, Config{Delays: frozen, Faults: Faults{Next429: 2, RetryAfter: 1500 * time.Millisecond}})
 	for i := 0; i < 2; i++ {

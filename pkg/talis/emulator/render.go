@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // Rendering happens outside the store lock from copied rows; specs are
@@ -63,8 +64,9 @@ func volumesFor(id uint64, sp *instSpec) ([]string, []VolumeDetail) {
 	return ids, det
 }
 
-// renderTask needs the task's instance (payload, log and error text).
-func renderTask(id uint64, t *task, in *instance) Task {
+// renderTask needs the task's instance (payload, log and error text) and the worker's lock
+// duration (Config.LockDuration).
+func renderTask(id uint64, t *task, in *instance, lock time.Duration) Task {
 	out := Task{
 		ID:            uint(id),
 		UpdatedAt:     ts(t.updatedAt),
@@ -79,7 +81,7 @@ func renderTask(id uint64, t *task, in *instance) Task {
 		Priority:      int(t.action), // create=1 (high), terminate=2 (low)
 	}
 	if t.lockedAt != 0 {
-		out.LockExpiry = tsPtr(t.lockedAt + int64(lockDuration))
+		out.LockExpiry = tsPtr(t.lockedAt + int64(lock))
 	}
 	if t.errCode != errNone {
 		out.Error = "\n" + errMessage(t, in)

@@ -92,7 +92,7 @@ func (s *Server) instanceTasks(c *reqCtx) {
 	}
 	rows := make([]Task, len(found))
 	for i := range found {
-		rows[i] = renderTask(found[i].id, &found[i].t, &in)
+		rows[i] = renderTask(found[i].id, &found[i].t, &in, s.cfg.LockDuration)
 	}
 	page := 0
 	if limit > 0 {

@@ -66,7 +66,7 @@ func (s *Server) taskGet(w http.ResponseWriter, req *RPCRequest) {
 		writeRPCError(w, http.StatusNotFound, "Task not found", "record not found", req.ID)
 		return
 	}
-	writeRPCOK(w, renderTask(uint64(p.TaskID), &t, &in), req.ID)
+	writeRPCOK(w, renderTask(uint64(p.TaskID), &t, &in, s.cfg.LockDuration), req.ID)
 }
 
 func (s *Server) taskList(w http.ResponseWriter, req *RPCRequest) {
@@ -109,7 +109,7 @@ func (s *Server) taskList(w http.ResponseWriter, req *RPCRequest) {
 	st.mu.RUnlock()
 	rows := make([]Task, len(ids))
 	for i, id := range ids {
-		rows[i] = renderTask(id, &tcopies[i], &ins[i])
+		rows[i] = renderTask(id, &tcopies[i], &ins[i], s.cfg.LockDuration)
 	}
 	writeRPCOK(w, ListResponse[Task]{Rows: rows, Pagination: Pagination{
 		Total: len(rows), Page: page, Limit: rpcPageSize, Offset: offset,

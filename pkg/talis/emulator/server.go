@@ -55,6 +55,11 @@ type Config struct {
 	MaxInstancesPerRequest int
 	// LookupEnv backs the Ximera TALIS_SSH_KEY_NAME check (default os.LookupEnv).
 	LookupEnv func(string) (string, bool)
+	// LockDuration is how long a worker's lock on a task lasts: a task's lock_expiry is its
+	// locked_at plus this (default 5 minutes, upstream's). Upstream hands a running task whose
+	// lock has expired to another worker; the emulator does not (a task frozen by NeverReady
+	// stays running with its lock expired).
+	LockDuration time.Duration
 }
 
 // Server is a Talis API emulator. Create it with New.
@@ -107,6 +112,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.LookupEnv == nil {
 		cfg.LookupEnv = os.LookupEnv
+	}
+	if cfg.LockDuration <= 0 {
+		cfg.LockDuration = defaultLockDuration
 	}
 	if p := strings.Trim(cfg.PathPrefix, "/"); p != "" {
 		cfg.PathPrefix = "/" + p

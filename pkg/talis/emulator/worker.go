@@ -20,7 +20,8 @@ const (
 	phTerminate
 )
 
-const lockDuration = 5 * time.Minute
+// defaultLockDuration is upstream's: a worker locks a task for five minutes (Config.LockDuration).
+const defaultLockDuration = 5 * time.Minute
 
 // workingProviders succeed in the worker; the other valid providers pass
 // validation and then fail the task, as upstream.
