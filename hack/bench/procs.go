@@ -1,66 +1,47 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/procfs"
+
 	"github.com/talis-operator/talis-operator/test/harness"
 )
 
-// clockTicks is USER_HZ, the unit of utime/stime in /proc/<pid>/stat (100 on every Linux build
-// we run on).
-const clockTicks = 100
-
 // cpuSeconds is the user+system CPU time a process has used so far.
 func cpuSeconds(pid int) float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0
 	}
-	// The command name may contain spaces; fields restart after the last ')'.
-	s := string(raw)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
+	st, err := p.Stat()
+	if err != nil {
 		return 0
 	}
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / clockTicks
+	return st.CPUTime()
 }
 
 // memKiB reads VmRSS and VmHWM (peak RSS) of a process.
 func memKiB(pid int) (rss, hwm int64) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	p, err := procfs.NewProc(pid)
 	if err != nil {
 		return 0, 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		var dst *int64
-		switch {
-		case strings.HasPrefix(line, "VmRSS:"):
-			dst = &rss
-		case strings.HasPrefix(line, "VmHWM:"):
-			dst = &hwm
-		default:
-			continue
-		}
-		if fs := strings.Fields(line); len(fs) >= 2 {
-			*dst, _ = strconv.ParseInt(fs[1], 10, 64)
-		}
+	st, err := p.NewStatus()
+	if err != nil {
+		return 0, 0
 	}
-	return rss, hwm
+	return int64(st.VmRSS / 1024), int64(st.VmHWM / 1024)
 }
 
 // childPIDs finds this process's children by command name (envtest starts etcd and
@@ -68,28 +49,10 @@ func memKiB(pid int) (rss, hwm int64) {
 func childPIDs() map[string]int {
 	out := map[string]int{}
 	self := os.Getpid()
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		s := string(raw)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < 0 {
-			continue
-		}
-		comm := s[open+1 : end]
-		f := strings.Fields(s[end+2:])
-		if len(f) < 2 {
-			continue
-		}
-		if ppid, _ := strconv.Atoi(f[1]); ppid == self {
-			out[comm] = pid
+	procs, _ := procfs.AllProcs()
+	for _, p := range procs {
+		if st, err := p.Stat(); err == nil && st.PPID == self {
+			out[st.Comm] = p.PID
 		}
 	}
 	return out
@@ -259,7 +222,8 @@ func (m *managerProc) shutdown() {
 	})
 }
 
-// metrics is a parsed Prometheus text exposition: name → series.
+// metrics is a parsed Prometheus text exposition: name → series. Only counters, gauges and
+// untyped samples are kept; the bench reads no histogram or summary.
 type metrics map[string][]series
 
 type series struct {
@@ -268,64 +232,33 @@ type series struct {
 }
 
 func parseMetrics(r io.Reader) (metrics, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, err
+	}
 	out := metrics{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest := line, ""
-		labels := map[string]string{}
-		if i := strings.IndexByte(line, '{'); i >= 0 {
-			j := strings.LastIndexByte(line, '}')
-			if j < i {
+	for name, mf := range families {
+		for _, m := range mf.GetMetric() {
+			var v float64
+			switch {
+			case m.Counter != nil:
+				v = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				v = m.GetGauge().GetValue()
+			case m.Untyped != nil:
+				v = m.GetUntyped().GetValue()
+			default:
 				continue
 			}
-			name, rest = line[:i], line[j+1:]
-			for _, kv := range splitLabels(line[i+1 : j]) {
-				if k, v, ok := strings.Cut(kv, "="); ok {
-					labels[k] = strings.Trim(v, `"`)
-				}
+			labels := make(map[string]string, len(m.GetLabel()))
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
 			}
-		} else if i := strings.IndexByte(line, ' '); i >= 0 {
-			name, rest = line[:i], line[i:]
-		}
-		fs := strings.Fields(rest)
-		if len(fs) == 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(fs[0], 64)
-		if err != nil {
-			continue
-		}
-		out[name] = append(out[name], series{labels: labels, value: v})
-	}
-	return out, sc.Err()
-}
-
-// splitLabels splits `a="x",b="y,z"` on the commas outside quotes.
-func splitLabels(s string) []string {
-	var out []string
-	inQ, start := false, 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			inQ = !inQ
-		case ',':
-			if !inQ {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
+			out[name] = append(out[name], series{labels: labels, value: v})
 		}
 	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
+	return out, nil
 }
 
 // sum adds up the series of name whose labels include match.

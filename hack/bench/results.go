@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/procfs"
 )
 
 // Results is everything one run measured; it is written as docs/benchmarks.json.
@@ -193,40 +194,32 @@ type DriftAtDefaults struct {
 
 func describeMachine() Machine {
 	m := Machine{Cores: runtime.NumCPU(), Go: runtime.Version()}
-	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
+	fs, err := procfs.NewDefaultFS()
+	if err != nil {
+		return m
 	}
-	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, line := range strings.Split(string(raw), "\n") {
-			if strings.HasPrefix(line, "MemTotal:") {
-				if f := strings.Fields(line); len(f) >= 2 {
-					kb, _ := strconv.ParseInt(f[1], 10, 64)
-					m.MemoryGiB = int((kb + (1 << 19)) >> 20)
-				}
-			}
-		}
+	if cpus, err := fs.CPUInfo(); err == nil && len(cpus) > 0 {
+		m.CPU = cpus[0].ModelName
 	}
-	if raw, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(raw))
+	if mem, err := fs.Meminfo(); err == nil && mem.MemTotal != nil {
+		m.MemoryGiB = int((*mem.MemTotal + (1 << 19)) >> 20) // kB to GiB, rounded
+	}
+	if release, err := fs.SysctlStrings("kernel.osrelease"); err == nil {
+		m.Kernel = strings.Join(release, " ")
 	}
 	return m
 }
 
 func loadAvg() string {
-	raw, err := os.ReadFile("/proc/loadavg")
+	fs, err := procfs.NewDefaultFS()
 	if err != nil {
 		return "unknown"
 	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
+	l, err := fs.LoadAvg()
+	if err != nil {
 		return "unknown"
 	}
-	return strings.Join(f[:3], " ")
+	return fmt.Sprintf("%.2f %.2f %.2f", l.Load1, l.Load5, l.Load15)
 }
 
 // commandLine is the command as run, with paths made relative to the working directory (the

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/cache"
 )
 
 // controller-runtime's filter caches TokenReviews for a minute whatever the answer, and
@@ -50,52 +52,54 @@ func newCacheKey(token string, attrs attributes) cacheKey {
 	return cacheKey{token: sha256.Sum256([]byte(token)), attributes: attrs}
 }
 
-type cacheEntry struct {
-	result
-	expires time.Time
-}
-
-// decisionCache is a small TTL cache safe for concurrent use.
+// decisionCache keeps decisions for their TTL in an LRUExpireCache, safe for concurrent use.
+// It differs from a bare LRUExpireCache in two ways:
+//   - an entry ends at its expiry instant, not a nanosecond after it;
+//   - a new entry never evicts a live one: when the cache holds maxEntries live decisions, a
+//     new one is left uncached. A flood of distinct tokens or paths thus cannot push out the
+//     decision a real scraper relies on, and answering without the cache beats growing without
+//     bound.
 type decisionCache struct {
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[cacheKey]cacheEntry
+	mu  sync.Mutex // makes set's room check and its Add one step
+	lru *cache.LRUExpireCache
 }
 
 func newDecisionCache(now func() time.Time) *decisionCache {
-	return &decisionCache{now: now, entries: map[cacheKey]cacheEntry{}}
+	return &decisionCache{lru: cache.NewLRUExpireCacheWithClock(maxEntries, clockFunc(now))}
 }
 
+// clockFunc is a cache.Clock.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
 func (c *decisionCache) get(k cacheKey) (result, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[k]
+	v, ok := c.lru.Get(k)
 	if !ok {
 		return result{}, false
 	}
-	if !c.now().Before(e.expires) {
-		delete(c.entries, k)
-		return result{}, false
-	}
-	return e.result, true
+	return v.(result), true
 }
 
-// set drops expired entries when the cache is full, and leaves r uncached if that frees no
-// room: answering without the cache beats growing without bound.
+// set caches r for ttl. A new key drops the expired entries first and is left uncached if the
+// live ones fill the cache.
 func (c *decisionCache) set(k cacheKey, r result, ttl time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.now()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= maxEntries {
-		for key, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, key)
-			}
-		}
-		if len(c.entries) >= maxEntries {
+	if _, cached := c.lru.Get(k); !cached {
+		live := c.lru.Keys()
+		if len(live) >= maxEntries {
 			return
 		}
+		alive := make(map[any]struct{}, len(live))
+		for _, key := range live {
+			alive[key] = struct{}{}
+		}
+		c.lru.RemoveAll(func(key any) bool {
+			_, ok := alive[key]
+			return !ok
+		})
 	}
-	c.entries[k] = cacheEntry{result: r, expires: now.Add(ttl)}
+	// LRUExpireCache still returns an entry at its expiry instant.
+	c.lru.Add(k, r, ttl-time.Nanosecond)
 }

@@ -24,6 +24,14 @@ func (c *fakeClock) Step(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// len is the number of entries the cache holds, expired ones included (RemoveAll visits them
+// all; the predicate removes none).
+func (c *decisionCache) len() int {
+	n := 0
+	c.lru.RemoveAll(func(any) bool { n++; return false })
+	return n
+}
+
 func TestCacheKeyHoldsNoToken(t *testing.T) {
 	a := attributes{path: "/metrics", verb: "get"}
 	k := newCacheKey(secret, a)
@@ -58,8 +66,8 @@ func TestCacheIsBounded(t *testing.T) {
 		c.set(key(i), result{decision: denied}, time.Second)
 	}
 	c.set(key(maxEntries), result{decision: allowed}, time.Minute)
-	if _, ok := c.get(key(maxEntries)); ok || len(c.entries) != maxEntries {
-		t.Errorf("a full cache of live entries grew to %d", len(c.entries))
+	if _, ok := c.get(key(maxEntries)); ok || c.len() != maxEntries {
+		t.Errorf("a full cache of live entries grew to %d", c.len())
 	}
 	// An entry already cached may still be refreshed.
 	c.set(key(0), result{decision: allowed}, time.Minute)
@@ -69,7 +77,7 @@ func TestCacheIsBounded(t *testing.T) {
 	// Once the flood's entries expire, they make room.
 	clock.Step(time.Second)
 	c.set(key(maxEntries), result{decision: allowed}, time.Minute)
-	if _, ok := c.get(key(maxEntries)); !ok || len(c.entries) != 2 {
-		t.Errorf("after expiry: %d entries, new one cached %v", len(c.entries), ok)
+	if _, ok := c.get(key(maxEntries)); !ok || c.len() != 2 {
+		t.Errorf("after expiry: %d entries, new one cached %v", c.len(), ok)
 	}
 }

@@ -3,9 +3,13 @@
 //   - admission_test.go: invalid objects rejected by the apiserver with clear messages, and
 //     dangling references reported as conditions;
 //   - responses_test.go: malformed Talis answers give clear errors, not panics (pkg/talis);
-//   - security_test.go: the API key never appears in logs (most verbose level), events, status or
-//     metrics; the generated RBAC is least privilege and sufficient; the metrics endpoint needs
-//     authentication and authorization; TLS to Talis is verified unless a CA bundle is given;
+//   - api_key_test.go: the API key never appears in logs (most verbose level), events, status or
+//     metrics;
+//   - rbac_test.go: the generated RBAC is least privilege (and sufficient: every suite runs the
+//     manager bound to it only);
+//   - metrics_auth_test.go: the metrics endpoint needs authentication and authorization;
+//   - talis_tls_test.go: TLS to Talis is verified unless a CA bundle is given, and a redirect
+//     carries no API key elsewhere;
 //   - teardown_test.go: uninstalling (CRDs deleted) with the manager running or stopped, and
 //     namespace deletion, terminate every instance and leave no finalizer behind;
 //   - leader_test.go: two managers with --leader-elect; the leader killed mid-scale-up, the next
@@ -23,8 +27,12 @@
 //   - rename_test.go: a rename never deletes a Talis project with live instances;
 //   - handover_test.go: a create is judged by the window its sender promised, across managers
 //     with other --talis-timeout and clocks;
-//   - printed_test.go: what kubectl get, kubectl wait and events.k8s.io show for stalled,
-//     paused, refused and deleting objects;
+//   - printed_test.go: what kubectl get prints for stalled, re-applied, refused and misconfigured
+//     objects and for a revoked key;
+//   - kstatus_test.go: what kubectl wait and kstatus read for new and paused objects;
+//   - events_test.go: events.k8s.io events for misused annotations, each change of reason and
+//     what a deletion waits for;
+//   - user_view_test.go: the helper these three read through (printed rows, events);
 //   - readme_example_test.go: the README's "What you write" applies and converges as printed.
 //
 // The manager runs as a real process (built from ./cmd/manager by TestMain) against envtest's

@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // RouteFault is the per-route fault plan. Rates are probabilities in [0,1].
@@ -133,41 +135,47 @@ func (l *lockedRand) duration(max time.Duration) time.Duration {
 	return time.Duration(l.r.Int64N(int64(max)))
 }
 
-// tokenBucket is a small rate limiter (Kong rate-limiting stand-in).
-type tokenBucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
+// gatewayLimiter is the Kong rate-limiting stand-in: a token bucket
+// (golang.org/x/time/rate) of rate req/s holding up to burst tokens, full
+// when (re)configured. A rate <= 0 lets everything through.
+type gatewayLimiter struct {
+	mu    sync.Mutex
+	rate  float64
+	burst int
+	lim   *rate.Limiter
 }
 
-func (b *tokenBucket) configure(rate float64, burst int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+// configure starts a full bucket when the rate or burst (min 1) changes;
+// the same settings keep the current bucket.
+func (g *gatewayLimiter) configure(r float64, burst int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if burst < 1 {
 		burst = 1
 	}
-	if b.rate != rate || b.burst != float64(burst) {
-		b.rate, b.burst, b.tokens, b.last = rate, float64(burst), float64(burst), time.Now()
+	if g.lim == nil || g.rate != r || g.burst != burst {
+		limit := rate.Limit(r)
+		if r <= 0 {
+			limit = rate.Inf
+		}
+		g.rate, g.burst, g.lim = r, burst, rate.NewLimiter(limit, burst)
 	}
 }
 
-// take consumes a token; when none is left it returns the wait until one.
-func (b *tokenBucket) take() (bool, time.Duration) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.rate <= 0 {
+// take consumes a token; when none is left it consumes nothing and
+// returns the wait until one is.
+func (g *gatewayLimiter) take() (bool, time.Duration) {
+	g.mu.Lock()
+	lim := g.lim
+	g.mu.Unlock()
+	if lim == nil {
 		return true, 0
 	}
 	now := time.Now()
-	b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
+	if lim.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+	return false, time.Duration((1 - lim.TokensAt(now)) / float64(lim.Limit()) * float64(time.Second))
 }
 
 // retryAfterSeconds rounds up to whole seconds, at least 1.

@@ -206,3 +206,34 @@ func TestGatewayAuth(t *testing.T) {
 	s.SetAPIKeys()
 	expect(t, do(t, "GET", base+"/health", ""), 200, `{"status":"healthy"}`)
 }
+
+func TestGatewayLimiter(t *testing.T) {
+	var g gatewayLimiter
+	if ok, _ := g.take(); !ok {
+		t.Fatal("an unconfigured limiter refused")
+	}
+	g.configure(2, 3)
+	for i := 0; i < 3; i++ {
+		if ok, _ := g.take(); !ok {
+			t.Fatalf("take %d of a full bucket of 3 refused", i+1)
+		}
+	}
+	ok, wait := g.take()
+	if ok || wait <= 0 || wait > 500*time.Millisecond {
+		t.Fatalf("empty bucket at 2/s: ok=%v wait=%v, want a refusal and a wait up to 500ms", ok, wait)
+	}
+	g.configure(2, 3) // the same settings keep the empty bucket
+	if ok, _ := g.take(); ok {
+		t.Fatal("reconfiguring with the same settings refilled the bucket")
+	}
+	g.configure(2, 1) // new settings start a full bucket
+	if ok, _ := g.take(); !ok {
+		t.Fatal("new settings did not refill the bucket")
+	}
+	g.configure(0, 1) // off
+	for i := 0; i < 10; i++ {
+		if ok, _ := g.take(); !ok {
+			t.Fatal("a rate of 0 refused")
+		}
+	}
+}

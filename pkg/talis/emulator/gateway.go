@@ -156,7 +156,7 @@ func (s *Server) gatewayAuth(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // gatewayRateLimit emulates Kong rate-limiting: a burst of forced 429s,
-// then the token bucket.
+// then the token bucket (gatewayLimiter).
 func (s *Server) gatewayRateLimit(w http.ResponseWriter) bool {
 	for {
 		n := s.next429.Load()
@@ -169,7 +169,7 @@ func (s *Server) gatewayRateLimit(w http.ResponseWriter) bool {
 			return false
 		}
 	}
-	if ok, wait := s.bucket.take(); !ok {
+	if ok, wait := s.limiter.take(); !ok {
 		s.stats.fault("rate_limit")
 		write429(w, retryAfterSeconds(wait))
 		return false

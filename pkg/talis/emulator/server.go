@@ -76,7 +76,7 @@ type Server struct {
 	delayRand *lockedRand
 	faults    atomic.Pointer[Faults]
 	next429   atomic.Int64
-	bucket    tokenBucket
+	limiter   gatewayLimiter
 	apiKeys   atomic.Pointer[map[string]bool]
 	stats     *statsCollector
 	down      atomic.Bool
@@ -280,7 +280,7 @@ func (s *Server) Delays() Delays {
 func (s *Server) SetFaults(f Faults) {
 	c := f.clone()
 	s.next429.Store(int64(c.Next429))
-	s.bucket.configure(c.RateLimit, c.RateBurst)
+	s.limiter.configure(c.RateLimit, c.RateBurst)
 	s.faults.Store(&c)
 }
 
