@@ -12,6 +12,8 @@
 //     remembers of them between lists.
 //   - sweep.go: the sweep: its tick on the drift clock, which wakes projects with new strays, and
 //     the reconcile's phase that terminates them and tells it.
+//   - sweep_memory.go: what the sweep remembers per project and endpoint, and set names for
+//     its messages.
 //   - secrets.go: waking projects when their API key Secret changes; looking again soon at a
 //     Secret that is missing or not labelled (only labelled ones are watched).
 //   - pause.go: the paused annotation.
