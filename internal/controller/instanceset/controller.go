@@ -43,17 +43,13 @@ type Reconciler struct {
 	// Claims verifies that the Talis project a TalisProject's status names is that object's.
 	Claims *claims.Verifier
 
-	polls   pollTracker
-	writes  writeTracker
-	pacer   statusPacer
+	memory  memory // per set: polls, own writes, pacing, warnings told
 	results creates.Results
 	waker   shared.Waker
 	created creates.SendLog
 	lookups taskLookups     // when late instances may have their tasks read again
 	drift   driftWatch      // steady sets, woken when Talis's list contradicts them
 	creates creates.Batcher // create calls of every set, batched per endpoint
-	// annotations: the misread delete-instances value last warned about, per set
-	annotations annotationWarnings
 }
 
 // +kubebuilder:rbac:groups=infra.talis.io,resources=talisinstancesets,verbs=get;list;watch;update;patch
@@ -71,7 +67,7 @@ func (r *Reconciler) patchOwnFinalizers(ctx context.Context, s *infrav1.TalisIns
 	old := s.ResourceVersion
 	err := shared.PatchFinalizers(ctx, r.Client, s, mutate)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
-		r.writes.wrote(client.ObjectKeyFromObject(s), old)
+		r.memory.wroteOver(client.ObjectKeyFromObject(s), old)
 	}
 	return err
 }
@@ -81,8 +77,8 @@ func (r *Reconciler) writeStatus(ctx context.Context, s *infrav1.TalisInstanceSe
 	old := s.ResourceVersion
 	err := r.Status().Update(ctx, s)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
-		r.writes.wrote(client.ObjectKeyFromObject(s), old)
-		r.pacer.wrote(client.ObjectKeyFromObject(s), time.Now())
+		r.memory.wroteOver(client.ObjectKeyFromObject(s), old)
+		r.memory.wroteStatus(client.ObjectKeyFromObject(s), time.Now())
 	}
 	return err
 }
@@ -92,14 +88,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.drift.unwatch(req.NamespacedName)
-			r.polls.forget(req.NamespacedName)
-			r.writes.forget(req.NamespacedName)
-			r.pacer.forget(req.NamespacedName)
-			r.annotations.forget(req.NamespacedName)
+			r.memory.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if r.writes.stale(req.NamespacedName, s.ResourceVersion) {
+	if r.memory.stale(req.NamespacedName, s.ResourceVersion) {
 		// The cache has not caught up with this process's own last write: any write would
 		// conflict. Look again shortly instead of spinning on conflicts.
 		return ctrl.Result{RequeueAfter: shared.StaleCacheRetry}, nil
@@ -150,7 +143,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 }
 
 func (r *Reconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	r.polls.forget(client.ObjectKeyFromObject(s))
+	r.memory.forget(client.ObjectKeyFromObject(s))
 	forgetInstanceMetrics(s)
 	if err := r.patchOwnFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
 		return client.IgnoreNotFound(err)
@@ -196,7 +189,7 @@ func (r *Reconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h 
 
 // SetupWithManager registers the controller; a set is woken when its project changes.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
-	r.polls.min, r.polls.max = r.Timing.PollMin, r.Timing.PollMax
+	r.memory.pollMin, r.memory.pollMax = r.Timing.PollMin, r.Timing.PollMax
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&infrav1.TalisInstanceSet{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, shared.DeletionStarted()))).

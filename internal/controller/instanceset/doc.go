@@ -15,10 +15,12 @@
 //     their create was known done, whose watch ends when the task can no longer write them
 //     (the rule itself, watchRule, is in sync.go).
 //   - pacing.go: which status changes are detail, written at most every Timing.DetailWrite.
-//   - polls.go, writes.go: per-set memory (snapshot and poll interval, versions written over).
+//   - memory.go: what the process remembers of each set between reconciles (last snapshot, poll
+//     backoff, versions written over, last status write, warnings told), in one struct per set
+//     made on first use and forgotten in one place. Protocol memory (create outcomes, the send
+//     log) is internal/creates'; task look-ups are per instance (tasks.go).
 //   - drift.go: the drift watch that wakes steady sets when Talis contradicts them.
 //   - steps.go: the steps crash tests stop at.
-//   - annotations.go: per-set memory of a misread delete-instances annotation, told once.
 //   - project.go: the set's view of its TalisProject.
 //   - orphan.go: what a deletion leaves: the Orphan record in the project's status, and what the
 //     Deleted event may claim.

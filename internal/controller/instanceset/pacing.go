@@ -2,50 +2,15 @@ package instanceset
 
 import (
 	"slices"
-	"sync"
-	"time"
-
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 )
 
-// statusPacer spaces out status writes that only add detail. Every status write costs the API
+// Status writes that only add detail are spaced out (memory.detailWait). Every status write costs the API
 // server a decode, validation, managedFields and a watch event per watcher; while a fleet
 // converges most polls only refine instance details (the IDs a create returned, an instance
 // going from pending to created), which can wait for the next write that matters.
-type statusPacer struct {
-	mu        sync.Mutex
-	lastWrite map[client.ObjectKey]time.Time
-}
-
-func (p *statusPacer) wrote(key client.ObjectKey, at time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.lastWrite == nil {
-		p.lastWrite = map[client.ObjectKey]time.Time{}
-	}
-	p.lastWrite[key] = at
-}
-
-// wait is how long a detail-only write of the set should still wait; 0 means write now.
-func (p *statusPacer) wait(key client.ObjectKey, now time.Time, interval time.Duration) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	last, ok := p.lastWrite[key]
-	if !ok || interval <= 0 {
-		return 0
-	}
-	return max(0, last.Add(interval).Sub(now))
-}
-
-func (p *statusPacer) forget(key client.ObjectKey) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	delete(p.lastWrite, key)
-}
-
 // outlineChanged reports a change someone may act on: health (any condition's status), the
 // generation observed, how many instances are ready, which instances are being terminated, or
 // which watched ones were seen unable to come back (that ends their watch, and may let a

@@ -2,10 +2,8 @@ package instanceset
 
 import (
 	"testing"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
@@ -58,28 +56,5 @@ func TestOutlineChangedTellsHealthFromDetail(t *testing.T) {
 		if !outlineChanged(a, b) {
 			t.Errorf("%s: counted as detail", name)
 		}
-	}
-}
-
-func TestStatusPacerWaitsOutTheInterval(t *testing.T) {
-	var p statusPacer
-	key := client.ObjectKey{Namespace: "ns", Name: "web"}
-	t0 := time.Unix(1000, 0)
-	if d := p.wait(key, t0, 5*time.Second); d != 0 {
-		t.Fatalf("a set never written waits %s", d)
-	}
-	p.wrote(key, t0)
-	if d := p.wait(key, t0.Add(2*time.Second), 5*time.Second); d != 3*time.Second {
-		t.Fatalf("2 s after a write: wait %s, want 3s", d)
-	}
-	if d := p.wait(key, t0.Add(6*time.Second), 5*time.Second); d != 0 {
-		t.Fatalf("after the interval: wait %s", d)
-	}
-	if d := p.wait(key, t0.Add(time.Second), 0); d != 0 {
-		t.Fatalf("interval 0 must never wait, waited %s", d)
-	}
-	p.forget(key)
-	if d := p.wait(key, t0.Add(time.Second), 5*time.Second); d != 0 {
-		t.Fatalf("a forgotten set waits %s", d)
 	}
 }

@@ -91,7 +91,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
 	}
 	identity := s.Status.Identity // verified by identityOf
-	notBefore := r.polls.notBefore(key, s)
+	notBefore := r.memory.notBefore(key, s)
 	if isNewSet(s) {
 		// Nothing this set could have created exists; only a predecessor with the same name
 		// could have left instances, and a snapshot after its last possible create shows them.
@@ -161,7 +161,7 @@ func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p 
 	d.health = withTasksNote(failureHealth(d.health, s, d.failures), obs.conn)
 	if misread := shared.DeleteInstancesMisread(d.spec.deleteIgnored); misread != "" {
 		d.health.Message += "; " + misread
-		if r.annotations.first(client.ObjectKeyFromObject(s), s.Annotations[infrav1.DeleteInstancesAnnotation]) {
+		if r.memory.firstWarning(client.ObjectKeyFromObject(s), s.Annotations[infrav1.DeleteInstancesAnnotation]) {
 			r.Recorder.Eventf(s, nil, "Warning", shared.ReasonInvalidAnnotation, "Plan", "%s", misread)
 		}
 	}
@@ -183,7 +183,7 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 	st := &s.Status
 	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
 	if !write && !equality.Semantic.DeepEqual(obs.orig, st) {
-		deferred = r.pacer.wait(key, time.Now(), r.Timing.DetailWrite)
+		deferred = r.memory.detailWait(key, time.Now(), r.Timing.DetailWrite)
 		write = deferred == 0
 	}
 	if write {
@@ -202,7 +202,7 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 		}
 		r.after(ctx, StepIntentRecorded)
 	}
-	r.polls.used(key, obs.snap.StartedAt)
+	r.memory.used(key, obs.snap.StartedAt)
 	return deferred, ctrl.Result{}, true, nil
 }
 
@@ -222,7 +222,7 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 	}
 	if d.pending != nil {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.Wake(key) })
-		return ctrl.Result{RequeueAfter: r.polls.next(key, true)}, nil
+		return ctrl.Result{RequeueAfter: r.memory.nextPoll(key, true)}, nil
 	}
 	st := &s.Status
 	if deletedAndEmpty(s) {
@@ -243,9 +243,9 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 
 func (r *Reconciler) requeue(key client.ObjectKey, s *infrav1.TalisInstanceSet, h shared.Health, changed bool) ctrl.Result {
 	if h.Progressing || h.Degraded || !s.DeletionTimestamp.IsZero() {
-		return ctrl.Result{RequeueAfter: r.polls.next(key, changed)}
+		return ctrl.Result{RequeueAfter: r.memory.nextPoll(key, changed)}
 	}
-	r.polls.steady(key)
+	r.memory.steady(key)
 	if watchingTerminated(&s.Status) {
 		// Look often enough to terminate again promptly if a create brings one back.
 		return ctrl.Result{RequeueAfter: r.Timing.PollMax, Priority: ptr.To(lowPriority)}
@@ -369,7 +369,7 @@ func (r *Reconciler) retryDelay(key client.ObjectKey, err error) time.Duration {
 	if shared.Problem("", err).Stalled {
 		return r.Timing.ErrorRetry
 	}
-	return r.polls.next(key, false)
+	return r.memory.nextPoll(key, false)
 }
 
 // progressFingerprint changes whenever an instance appears, goes or changes state.
