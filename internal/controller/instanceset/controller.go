@@ -167,15 +167,21 @@ func (r *Reconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet
 
 // finish writes conditions and status, and says when to look again.
 func (r *Reconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h shared.Health, after time.Duration) (ctrl.Result, error) {
+	res, _, err := r.finishWritten(ctx, s, h, after)
+	return res, err
+}
+
+// finishWritten is finish, saying whether the write landed (a conflict looks again at once).
+func (r *Reconciler) finishWritten(ctx context.Context, s *infrav1.TalisInstanceSet, h shared.Health, after time.Duration) (ctrl.Result, bool, error) {
 	before := shared.SummaryReason(s.Status.Conditions)
 	shown := h.WithOutputs(r.Outputs.Of(s))
 	shown.Apply(&s.Status.Conditions, s.Generation)
 	s.Status.ObservedGeneration = s.Generation
 	if err := r.writeStatus(ctx, s); err != nil {
 		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			return ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
 		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return ctrl.Result{}, false, client.IgnoreNotFound(err)
 	}
 	if shown.Reason == h.Reason { // the outputs reconciler reports its own problems
 		shared.RecordTransition(r.Recorder, s, before, s.Status.Conditions, h)
@@ -184,7 +190,7 @@ func (r *Reconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h 
 	if after >= r.Timing.Resync/2 {
 		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit
 	}
-	return res, nil
+	return res, true, nil
 }
 
 // SetupWithManager registers the controller; a set is woken when its project changes.

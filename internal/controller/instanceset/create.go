@@ -12,6 +12,7 @@ import (
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,18 +60,24 @@ func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connectio
 	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
 	key := client.ObjectKeyFromObject(s)
 	rejected := talis.IsInvalid(res.Err)
-	if err := r.updateStatus(ctx, s, func(st *infrav1.TalisInstanceSetStatus) {
-		if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
-			if rejected {
-				st.CreateFailures = rejection(s, st.PendingCreate, res.Err)
-			}
-			st.PendingCreate = nil
+	st := &s.Status
+	if st.PendingCreate != nil && st.PendingCreate.Attempt == res.Attempt {
+		if rejected {
+			st.CreateFailures = rejection(s, st.PendingCreate, res.Err)
 		}
-	}); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		st.PendingCreate = nil
 	}
-	r.results.Drop(key, res.Attempt)
+	summarize(s, planSpecFor(s, st.TemplateHash))
+	// One write: the cleared intent with the conditions saying why. If it conflicts, the outcome
+	// stays held and the next reconcile records it again.
 	if errors.Is(res.Err, talis.ErrDeadlinePassed) {
+		if err := r.writeStatus(ctx, s); err != nil {
+			if apierrors.IsConflict(err) {
+				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			}
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		r.results.Drop(key, res.Attempt)
 		ctrl.LoggerFrom(ctx).V(1).Info("create not sent: its deadline passed", "attempt", res.Attempt)
 		r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
 			"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
@@ -81,11 +88,16 @@ func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connectio
 	if rejected {
 		h = failureHealth(h, s, failureVerdict{hold: true, stalled: true})
 	}
-	if shared.ReasonOf(s.Status.Conditions, infrav1.ConditionSynced) == h.Reason {
-		// finish tells only a change; this attempt failed like the last one, so tell it here.
-		r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+	// finish tells only a change; an attempt that failed like the last one is told here.
+	again := shared.ReasonOf(st.Conditions, infrav1.ConditionSynced) == h.Reason
+	result, written, err := r.finishWritten(ctx, s, h, r.retryDelay(key, res.Err))
+	if written {
+		r.results.Drop(key, res.Attempt)
+		if again {
+			r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
+		}
 	}
-	return r.finish(ctx, s, h, r.retryDelay(key, res.Err))
+	return result, err
 }
 
 // rejection records a create Talis refused outright, so that it is not sent again as it is.

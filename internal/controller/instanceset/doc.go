@@ -3,6 +3,13 @@
 // A reconcile reads top to bottom in controller.go (fetch, pause, finalizer, project) and
 // reconcile.go (observe → decide → record → act).
 //
+// A reconcile writes status once: in finish (conditions and all) when it ends early or acts on
+// nothing, or in recordIntent, the protocol's write of what it is about to send (a create's
+// intent, terminates) before any call; a terminate that then fails is reported by finish. The
+// other writes are markPaused (a paused set only has its conditions stamped) and the
+// cleared intent of a create that was never sent (create.go). Status goes through writeStatus,
+// which keeps status.reason and the set's memory (memory.go) in step.
+//
 //   - controller.go: the reconciler, Reconcile, the status write, watches.
 //   - reconcile.go: the phases of one poll; the order is what makes a crash safe.
 //   - create.go: the create protocol's Kubernetes side: the request, submitting it to the

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -284,22 +283,6 @@ func carryingTag(ids []int64, listed []*talis.Instance, identity string) []int64
 		}
 	}
 	return kept
-}
-
-// updateStatus applies mutate to the freshest copy of the set, retrying on conflicts.
-func (r *Reconciler) updateStatus(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(*infrav1.TalisInstanceSetStatus)) error {
-	first := true
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), s); err != nil {
-				return err
-			}
-		}
-		first = false
-		mutate(&s.Status)
-		summarize(s, planSpecFor(s, s.Status.TemplateHash))
-		return r.writeStatus(ctx, s)
-	})
 }
 
 func markCondemned(st *infrav1.TalisInstanceSetStatus, id int64, now time.Time) {
