@@ -189,5 +189,5 @@ bench: envtest build ## Measure convergence, Talis API cost and memory against a
 ##@ Reliability
 
 .PHONY: test-chaos
-test-chaos: envtest build ## Long reliability suites (test/chaos): ≥50 random SIGKILLs of the manager, every Talis fault (~6 min).
+test-chaos: envtest build ## Long reliability suites (test/chaos): ≥50 random SIGKILLs of the manager, every Talis fault, the adversary's draws (~16 min).
 	CHAOS=1 KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MANAGER_BIN="$(LOCALBIN)/manager" go test -count=1 -v -timeout 30m ./test/chaos/... 2>&1 | tee $(LOCALBIN)/test-chaos-output.txt

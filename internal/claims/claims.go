@@ -49,7 +49,8 @@ func adopts(p *infrav1.TalisProject) bool { return p.Annotations[infrav1.AdoptAn
 
 // Check reports why p may not use got, the Talis project its status names (nil when it may),
 // given every TalisProject. The creator (its marker in got's config) always may; an object
-// with the adopt annotation may unless the creator or an older adopter holds got too. A project
+// with the adopt annotation may unless the creator or an older adopter holds got too, or got's
+// name is another namespace's default name. A project
 // without a marker is held by the oldest object that claims it; a first claim on one needs the
 // adopt annotation (see NotCreatedHere), a claim recorded before markers existed does not.
 func (v *Verifier) Check(p *infrav1.TalisProject, got *talis.Project, all []infrav1.TalisProject) *Refusal {
@@ -69,6 +70,14 @@ func (v *Verifier) Check(p *infrav1.TalisProject, got *talis.Project, all []infr
 	}
 	if marker != "" && !adopts(p) {
 		return NotCreatedHere(got)
+	}
+	// A name with another namespace's default shape is that namespace's: spec.projectName cannot
+	// name it, so neither may a status that others than the operator can write (e.g. to adopt
+	// the project that namespace's Orphan deletion left).
+	if ns, ok := DefaultNamespaceOf(got.Name); ok && ns != p.Namespace {
+		return &Refusal{Reason: infrav1.ReasonNameForbidden, Message: fmt.Sprintf(
+			"status names Talis project %q, which has the form of namespace %q's default name (<namespace>.<name>.<cluster>) and is not this object's: only that namespace may adopt it; status is the operator's record and was changed by someone else, restore it or clear status.projectID to look the project up again",
+			got.Name, ns)}
 	}
 	// Adopted, or unmarked (made outside Kubernetes, or by a version from before markers): no
 	// proof in Talis, so the first object to have claimed it keeps it.

@@ -93,6 +93,46 @@ func TestClaims(t *testing.T) {
 	}
 }
 
+// A Talis project under namespace victim's default name, left by an Orphan deletion, may be
+// taken back by that namespace (its creator, or an adopter of its own) and by no other: status
+// can be written by others and could name it where spec.projectName may not.
+func TestOtherNamespacesDefaultNamesAreNotAdopted(t *testing.T) {
+	const name = "victim.p.0123456789"
+	named := func(p infrav1.TalisProject) infrav1.TalisProject {
+		p.Status.ProjectName = name
+		return p
+	}
+	got := func(marker string) *talis.Project {
+		g := project(marker)
+		g.Name = name
+		return g
+	}
+	for _, c := range []struct {
+		desc   string
+		p      infrav1.TalisProject
+		got    *talis.Project
+		reason string
+	}{
+		{desc: "re-created in its namespace", p: named(claimant("victim", "p", 0, false)), got: got("c/victim/p")},
+		{desc: "adopted in its namespace", p: named(claimant("victim", "q", 0, true)), got: got("c/victim/p")},
+		{desc: "adopted from another namespace", p: named(claimant("tenant", "p", 0, true)), got: got("c/victim/p"), reason: infrav1.ReasonNameForbidden},
+		{desc: "unmarked, adopted from another namespace", p: named(claimant("tenant", "p", 0, true)), got: got(""), reason: infrav1.ReasonNameForbidden},
+		{desc: "named from another namespace without adopting", p: named(claimant("tenant", "p", 0, false)), got: got("c/victim/p"), reason: infrav1.ReasonNotOwned},
+	} {
+		t.Run(c.desc, func(t *testing.T) {
+			refusal := verifier().Check(&c.p, c.got, []infrav1.TalisProject{c.p})
+			switch {
+			case c.reason == "" && refusal != nil:
+				t.Errorf("refused (%s): %s", refusal.Reason, refusal.Message)
+			case c.reason != "" && refusal == nil:
+				t.Errorf("holds, want refused with %s", c.reason)
+			case c.reason != "" && refusal.Reason != c.reason:
+				t.Errorf("refused with %s (%s), want %s", refusal.Reason, refusal.Message, c.reason)
+			}
+		})
+	}
+}
+
 func TestHeldClaimsAreForgottenWhenStatusChanges(t *testing.T) {
 	v := verifier()
 	p := claimant("ns", "p", 0, false)

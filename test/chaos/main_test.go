@@ -11,9 +11,23 @@
 //   - protocol_test.go: the create protocol at its edges: a gateway that holds create calls past
 //     their deadline and past the ambiguity window, slow and failing terminates, and a leader
 //     paused (SIGSTOP) across a handover; the wire log and the ledger must show no create sent
-//     after its deadline and none that reached Talis in time given up on (harness.AuditProtocol).
+//     after its deadline and none that reached Talis in time given up on (harness.AuditProtocol);
+//   - adversary_test.go: what the suites above keep fixed, drawn at random while five namespaces'
+//     sets scale, roll, come and go: manager restarts with other --talis-timeout,
+//     --terminate-settle, --max-clock-skew and --talis-url spellings; windows with another
+//     --cluster-id (nothing may be written to Talis) and another --talis-url (the manager's key
+//     only goes there; projects stay where they were created); two managers alive across a
+//     handover (the older one killed, paused past its lease or stopped); creates held longer than
+//     every window (some sets deleted meanwhile: the sweep must take the late arrivals); status
+//     forged by a tenant whose Role grants it (another tenant's project, another set's identity,
+//     other tenants' instances, a URL that is not allowed, another namespace's orphaned project);
+//     Orphan deletion, re-creation and rename without the Secret; API key rotations (tenants' and
+//     the manager's); Talis faults. Each kind is drawn at least once and counted. The ledger and
+//     both gateways' wire logs must show CheckFleet's invariants, nothing live but what Orphan
+//     deletions left, and no create, terminate, project write or task read made with a tenant's
+//     key about another tenant's project or instances.
 //
-// CHAOS_SEED fixes the random schedule of operations and kills (timing still varies).
+// CHAOS_SEED fixes the random schedule of operations, kills and events (timing still varies).
 package chaos
 
 import (

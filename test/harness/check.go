@@ -14,11 +14,13 @@ import (
 
 const tagTemplate = "tio-tpl:"
 
-// Fleet is what the test asked for: the sets that exist with their desired replicas, and the
-// sets that were deleted.
+// Fleet is what the test asked for: the sets that exist with their desired replicas, the sets
+// that were deleted, and the sets deleted with deletionPolicy Orphan, with the instances they
+// left running (recorded when they were deleted, converged).
 type Fleet struct {
-	Active  map[SetKey]int
-	Deleted []SetKey
+	Active   map[SetKey]int
+	Deleted  []SetKey
+	Orphaned map[SetKey][]int64
 }
 
 // Identities maps the tio-set identity of every set of the fleet to its key.
@@ -28,6 +30,9 @@ func (f Fleet) Identities() map[string]SetKey {
 		out[k.Identity()] = k
 	}
 	for _, k := range f.Deleted {
+		out[k.Identity()] = k
+	}
+	for k := range f.Orphaned {
 		out[k.Identity()] = k
 	}
 	return out
@@ -51,8 +56,8 @@ func (r FleetReport) String() string {
 
 // CheckFleet requires, from Talis's own records: each active set has exactly its desired
 // instances live, all on the current template and all recorded in its status; deleted sets have
-// none; every instance ever created is owned by an active set or terminated (the emulator serves
-// only this fleet); no create attempt was sent twice or created more than it asked for; no
+// none; orphaned sets have exactly the instances they left running; every instance ever created
+// is owned by an active set, a recorded orphan, or terminated (the emulator serves only this fleet); no create attempt was sent twice or created more than it asked for; no
 // create was sent after its deadline, and none that reached Talis in time was given up on
 // (AuditProtocol).
 func CheckFleet(ctx context.Context, c client.Client, ledger []emulator.LedgerEntry, recs []Record, f Fleet) FleetReport {
@@ -98,8 +103,24 @@ func CheckFleet(ctx context.Context, c client.Client, ledger []emulator.LedgerEn
 		}
 	}
 	for _, key := range f.Deleted {
+		if _, again := f.Active[key]; again {
+			continue // re-created under the same name: its instances are the new set's
+		}
+		if _, orphaned := f.Orphaned[key]; orphaned {
+			continue
+		}
 		if live := by[key.Identity()].LiveIDs(); len(live) > 0 {
 			problem("%s was deleted but instances %v are still live (leaked)", key, live)
+		}
+	}
+	for key, left := range f.Orphaned {
+		if _, again := f.Active[key]; again {
+			continue
+		}
+		want := slices.Clone(left)
+		slices.Sort(want)
+		if live := by[key.Identity()].LiveIDs(); !slices.Equal(live, want) {
+			problem("%s was deleted with deletionPolicy Orphan leaving %v, but %v are live", key, want, live)
 		}
 	}
 	for id, sl := range by {

@@ -238,3 +238,6 @@ func ManagerArgs(talisURL string, extra ...string) []string {
 		"--max-clock-skew", "2s"}
 	return append(args, extra...)
 }
+
+// Tail returns the last n lines the process wrote.
+func (m *Manager) Tail(n int) string { return tail(m.ReadLog(), n) }

@@ -40,12 +40,21 @@ type Record struct {
 	Deadline time.Time
 	// Forwarded is when the request was passed on to Talis: after Arrived when the proxy held it.
 	Forwarded time.Time
+	// RPC is the method of an RPC call (POST /api/v1), e.g. "project.delete".
+	RPC string
+	// Project is the Talis project a terminate (DELETE /api/v1/instances) or a project RPC names.
+	Project string
+	// InstanceIDs are the instances a terminate names, or the one whose tasks a GET
+	// /api/v1/instances/{id}/tasks reads.
+	InstanceIDs []int64
 }
 
 // CreateRequest is one element of a create body, reduced to what the ledger checks need.
 type CreateRequest struct {
 	Tags  []string
 	Count int
+	// Project is the request's project_name.
+	Project string
 }
 
 // Proxy forwards HTTP to a Talis emulator and records every request with proxy-side timestamps:
@@ -184,17 +193,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.add(rec)
 		panic(http.ErrAbortHandler)
 	}
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/api/v1/instances") {
-		var reqs []struct {
-			Tags  []string `json:"tags"`
-			Count int      `json:"number_of_instances"`
-		}
-		if json.Unmarshal(body, &reqs) == nil {
-			for _, q := range reqs {
-				rec.Create = append(rec.Create, CreateRequest{Tags: q.Tags, Count: q.Count})
-			}
-		}
-	}
+	rec.parseBody(r, body)
 	held := time.Duration(0)
 	var gate <-chan struct{}
 	if len(rec.Create) > 0 {
@@ -239,6 +238,50 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.StatusCode)
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// parseBody records what a request body (or path) names: the instances and projects of creates
+// and terminates, the method and project of an RPC call, the instance whose tasks are read.
+func (rec *Record) parseBody(r *http.Request, body []byte) {
+	path := r.URL.Path
+	switch {
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/api/v1/instances"):
+		var reqs []struct {
+			Tags    []string `json:"tags"`
+			Count   int      `json:"number_of_instances"`
+			Project string   `json:"project_name"`
+		}
+		if json.Unmarshal(body, &reqs) == nil {
+			for _, q := range reqs {
+				rec.Create = append(rec.Create, CreateRequest{Tags: q.Tags, Count: q.Count, Project: q.Project})
+			}
+		}
+	case r.Method == http.MethodDelete && strings.HasSuffix(path, "/api/v1/instances"):
+		var del struct {
+			Project string  `json:"project_name"`
+			IDs     []int64 `json:"instance_ids"`
+		}
+		if json.Unmarshal(body, &del) == nil {
+			rec.Project, rec.InstanceIDs = del.Project, del.IDs
+		}
+	case r.Method == http.MethodPost && strings.HasSuffix(path, "/api/v1"):
+		var rpc struct {
+			Method string `json:"method"`
+			Params struct {
+				Name string `json:"name"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &rpc) == nil {
+			rec.RPC, rec.Project = rpc.Method, rpc.Params.Name
+		}
+	case r.Method == http.MethodGet && strings.HasSuffix(path, "/tasks"):
+		if i := strings.LastIndex(path, "/instances/"); i >= 0 {
+			id, err := strconv.ParseInt(strings.TrimSuffix(path[i+len("/instances/"):], "/tasks"), 10, 64)
+			if err == nil {
+				rec.InstanceIDs = []int64{id}
+			}
+		}
 	}
 }
 

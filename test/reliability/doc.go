@@ -23,7 +23,8 @@
 //   - tenant_roles_test.go: the shipped editor and viewer roles, bound directly and aggregated
 //     into admin, edit and view: no tenant writes status;
 //   - forged_status_test.go: status written by a tenant who may (a broad Role) steers no call
-//     into another tenant's Talis project or instances, and a forged identity creates nothing;
+//     into another tenant's Talis project or instances, nor adopts (and sweeps) the Talis project
+//     another namespace's Orphan deletion left, and a forged identity creates nothing;
 //   - rename_test.go: a rename never deletes a Talis project with live instances;
 //   - handover_test.go: a create is judged by the window its sender promised, across managers
 //     with other --talis-timeout and clocks;

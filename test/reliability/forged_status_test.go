@@ -192,3 +192,80 @@ func stalledWith(o client.Object, reason string) error {
 	}
 	return nil
 }
+
+// An Orphan deletion leaves a Talis project under its namespace's default name, which no other
+// namespace may name in spec.projectName (ProjectNameForbidden). A tenant who may write status
+// names it there instead, with the adopt annotation, while the TalisProject that made it is gone:
+// it must not become theirs. Read on Talis's side, past the sweep's grace: nothing of the
+// tenant's lands in it, and the instance the Orphan deletion left is not swept as a stray (the
+// tenant's project, which it created, sweeps from instance 0).
+func TestStatusCannotAdoptAnotherNamespacesOrphanedProject(t *testing.T) {
+	emu, url := fastTalis(t)
+	victimNs, tenantNs := namespace(t, "orphaner"), namespace(t, "adopter")
+	startManager(t, managerArgs(url, "--watch-namespaces", victimNs+","+tenantNs, "--drift-interval", "2s"))
+	broad := rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "infra-everything-adopter"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{infrav1.GroupVersion.Group}, Resources: []string{"*"}, Verbs: []string{"*"}}}}
+	forger := newTenant(t, tenantNs, "adopter-"+tenantNs, broad)
+
+	victim, victimSet := harness.Project(victimNs, "p"), harness.Set(victimNs, "web", "p", 1)
+	victim.Spec.DeletionPolicy, victimSet.Spec.DeletionPolicy = infrav1.DeletionPolicyOrphan, infrav1.DeletionPolicyOrphan
+	for _, o := range []client.Object{victim, victimSet} {
+		if err := cp.Client.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victimKey := harness.SetKey{Namespace: victimNs, Name: "web"}
+	harness.Eventually(t, 60*time.Second, "the victim's instance ready", func() error { return harness.SetReady(ctx, cp.Client, victimKey, 1) })
+	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(victim), victim); err != nil {
+		t.Fatal(err)
+	}
+	orphaned := victim.Status
+	left := harness.LedgerByIdentity(emu.Ledger())[victimKey.Identity()].LiveIDs()
+	for _, o := range []client.Object{victimSet, victim} {
+		if err := cp.Client.Delete(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		harness.Eventually(t, 30*time.Second, "orphaned", func() error { return harness.Gone(ctx, cp.Client, o) })
+	}
+
+	own := harness.Project(tenantNs, "p")
+	own.Annotations = map[string]string{infrav1.AdoptAnnotation: "true"}
+	if err := forger.c.Create(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	harness.Eventually(t, 30*time.Second, "the tenant's project ready", func() error { return harness.ProjectReady(ctx, cp.Client, tenantNs, "p") })
+	forge(t, forger.c, own, func(st *infrav1.TalisProjectStatus) {
+		st.ProjectName, st.ProjectID = orphaned.ProjectName, orphaned.ProjectID
+	})
+	forged := time.Now()
+	set := harness.Set(tenantNs, "web", "p", 2)
+	if err := forger.c.Create(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	refused := harness.Wait(30*time.Second, 250*time.Millisecond, func() error {
+		if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(own), own); err != nil {
+			return err
+		}
+		if r := own.Status.Reason; r != infrav1.ReasonNotOwned && r != infrav1.ReasonNameForbidden && r != infrav1.ReasonProjectInUse {
+			return fmt.Errorf("status.reason %q", r)
+		}
+		return nil
+	})
+	// Past the sweep's grace (two lists 30 s apart, listed every 2 s) and several polls.
+	time.Sleep(time.Until(forged.Add(36 * time.Second)))
+	if live := harness.LedgerByIdentity(emu.Ledger())[victimKey.Identity()].LiveIDs(); !slices.Equal(live, left) {
+		t.Errorf("the instances the Orphan deletion left are %v, want %v still live", live, left)
+	}
+	var landed []uint64
+	for _, e := range emu.Ledger() {
+		if e.Project == orphaned.ProjectName && !slices.Contains(e.Tags, "tio-set:"+victimKey.Identity()) {
+			landed = append(landed, e.ID)
+		}
+	}
+	if len(landed) > 0 {
+		t.Errorf("the tenant's instances %v landed in %q, the Talis project another namespace's Orphan deletion left", landed, orphaned.ProjectName)
+	}
+	if refused != nil {
+		t.Errorf("the tenant's project took another namespace's orphaned Talis project: %v", refused)
+	}
+}

@@ -3,9 +3,9 @@ package project
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"regexp"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/claims"
 )
 
 // maxProjectName keeps default names within what spec.projectName accepts, so a default name
@@ -31,14 +31,11 @@ func defaultProjectName(clusterID, namespace, name string) string {
 	return full + suffix
 }
 
-// defaultShape matches default names with a cluster part; group 1 is the namespace.
-var defaultShape = regexp.MustCompile(`^([a-z0-9-]{1,63})\..+\.[0-9a-f]{10}$`)
-
 // squatsDefault reports whether an explicit spec.projectName has the shape of another
 // namespace's default name: taking it first would deny that namespace its project.
 func squatsDefault(p *infrav1.TalisProject) bool {
-	m := defaultShape.FindStringSubmatch(p.Spec.ProjectName)
-	return m != nil && m[1] != p.Namespace
+	ns, ok := claims.DefaultNamespaceOf(p.Spec.ProjectName)
+	return ok && ns != p.Namespace
 }
 
 func shortHash(s string, n int) string {
