@@ -16,7 +16,6 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
-	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
@@ -253,15 +252,9 @@ func (r *Reconciler) requeue(key client.ObjectKey, s *infrav1.TalisInstanceSet, 
 }
 
 func (r *Reconciler) terminate(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, s *infrav1.TalisInstanceSet, ids []int64) error {
-	uids := make([]uint, len(ids))
-	for i, id := range ids {
-		uids[i] = uint(id)
-	}
-	err := conn.Client.DeleteInstances(ctx, talis.DeleteInstancesRequest{OwnerID: conn.OwnerID, ProjectName: p.Status.ProjectName, InstanceIDs: uids})
-	if err != nil {
+	if err := shared.Terminate(ctx, conn, p.Status.ProjectName, ids); err != nil {
 		return err
 	}
-	metrics.CountTerminations(len(ids))
 	r.Recorder.Eventf(s, nil, "Normal", "Terminating", "Terminate", "Asked Talis to terminate instance(s) %s", shared.DescribeIDs(ids))
 	return nil
 }

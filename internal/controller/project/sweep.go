@@ -14,7 +14,6 @@ import (
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
-	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 // The sweep terminates strays (strays.go): live instances tagged for sets of the project that
@@ -209,15 +208,9 @@ func (r *Reconciler) viewOf(p *infrav1.TalisProject, sets []infrav1.TalisInstanc
 
 // terminateStrays sends one terminate call and tells it.
 func (r *Reconciler) terminateStrays(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject, ps *projectSweep, ids []int64) error {
-	uids := make([]uint, len(ids))
-	for i, id := range ids {
-		uids[i] = uint(id)
-	}
-	err := conn.Client.DeleteInstances(ctx, talis.DeleteInstancesRequest{OwnerID: conn.OwnerID, ProjectName: p.Status.ProjectName, InstanceIDs: uids})
-	if err != nil {
+	if err := shared.Terminate(ctx, conn, p.Status.ProjectName, ids); err != nil {
 		return err
 	}
-	metrics.CountTerminations(len(ids))
 	r.sweeps.mu.Lock()
 	first := ps.tracker.sentFor(ids, time.Now())
 	identityOf := func(id int64) string { return ps.tracker.strays[id].identity }

@@ -15,4 +15,5 @@
 //   - objects.go: small helpers on objects and conditions (finalizer patches, clipping).
 //   - waker.go: waking objects from outside the informers (after an instance list, a sweep).
 //   - orphans.go: the project's record of sets deleted with deletionPolicy Orphan.
+//   - terminate.go: the terminate call a set and a project's sweep both send.
 package shared
