@@ -57,7 +57,8 @@ var _ = Describe("The condition model", func() {
 		eventuallyCondition(orphan, infrav1.ConditionStalled, infrav1.ReasonProjectNotFound)
 		Expect(warnings(ns, "early")).NotTo(ContainElement(HavePrefix(infrav1.ReasonProjectNotFound)))
 		Expect(warnings(ns, "early")).NotTo(ContainElement(HavePrefix(infrav1.ReasonWaitingForProject)))
-		Expect(normals(ns, "early")).To(ContainElement(HavePrefix(infrav1.ReasonWaitingForProject)))
+		Eventually(func() []string { return normals(ns, "early") }, 5*time.Second, 100*time.Millisecond).
+			Should(ContainElement(HavePrefix(infrav1.ReasonWaitingForProject)))
 		Eventually(func() []string { return warnings(ns, "orphan") }, 10*time.Second).Should(ContainElement(HavePrefix(infrav1.ReasonProjectNotFound)))
 	})
 

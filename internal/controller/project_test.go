@@ -71,7 +71,9 @@ var _ = Describe("TalisProject", func() {
 		for _, id := range orphaned {
 			Expect(msg).To(ContainSubstring(itoa(id)))
 		}
-		Expect(eventsOfType(ns, "p", "Warning")).To(ContainElement(HavePrefix(infrav1.ReasonProjectHasLiveInstances + ": ")))
+		// The recorder posts events after the status write: the condition can be read first.
+		Eventually(func() []string { return eventsOfType(ns, "p", "Warning") }, 5*time.Second, 100*time.Millisecond).
+			Should(ContainElement(HavePrefix(infrav1.ReasonProjectHasLiveInstances + ": ")))
 		c := talisClient()
 		_, err := c.GetProject(suiteCtx, talis.ProjectGetParams{Name: got.Status.ProjectName, OwnerID: talis.AdminOwnerID})
 		Expect(err).NotTo(HaveOccurred(), "the Talis project is kept")

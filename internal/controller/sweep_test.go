@@ -134,7 +134,8 @@ var _ = Describe("The sweep of stray instances", func() {
 			SatisfyAll(HavePrefix(infrav1.ReasonStrayInstances+": Terminating instance(s) "+itoa(stray)), ContainSubstring(`TalisInstanceSet "web"`))))
 		Expect(testutil.ToFloat64(metrics.StrayTerminations)).To(BeNumerically(">=", strayedBefore+1))
 		// The condition said so while it lasted, and is Ready again once the instance is gone.
-		Expect(warnings(ns, "p")).To(ContainElement(SatisfyAll(HavePrefix(infrav1.ReasonStrayInstances+": "), ContainSubstring("no longer exist"))))
+		Eventually(func() []string { return warnings(ns, "p") }, 5*time.Second, 100*time.Millisecond).Should(
+			ContainElement(SatisfyAll(HavePrefix(infrav1.ReasonStrayInstances+": "), ContainSubstring("no longer exist"))))
 		Eventually(func(g Gomega) {
 			got := getProject(ns, "p")
 			g.Expect(got.Status.Reason).To(Equal(infrav1.ReasonReady))
