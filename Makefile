@@ -27,6 +27,11 @@ GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_ASSETS = $(LOCALBIN)/k8s/$(K8S_VERSION)-$(shell go env GOOS)-$(shell go env GOARCH)
 TEST_TIMEOUT ?= 30m
 
+# Flux for `make test-gitops`: kustomize-controller built from its module, the source CRDs it watches
+# from source-controller's (hack/gitops/flux-assets.sh).
+FLUX_KUSTOMIZE_CONTROLLER_VERSION ?= v1.9.6
+FLUX_SOURCE_CONTROLLER_VERSION ?= v1.9.3
+
 # What the manager's --version prints (cmd/manager/version.go).
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -91,6 +96,11 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 20s).
 .PHONY: test-e2e
 test-e2e: envtest helm-crds $(KUSTOMIZE) $(HELM) ## As root: a single-node Kubernetes built from source, the chart and config/default installed and checked in-cluster (test/e2e).
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" hack/e2e/run.sh 2>&1 | tee $(LOCALBIN)/test-e2e-output.txt
+
+.PHONY: test-gitops
+test-gitops: envtest build ## The real Flux kustomize-controller (built from source once per machine) applying, waiting on and pruning Talis objects (test/gitops, ~1 min warm).
+	@assets="$$(KUSTOMIZE_CONTROLLER_VERSION=$(FLUX_KUSTOMIZE_CONTROLLER_VERSION) SOURCE_CONTROLLER_VERSION=$(FLUX_SOURCE_CONTROLLER_VERSION) hack/gitops/flux-assets.sh)"; \
+	FLUX_ASSETS="$$assets" KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" MANAGER_BIN="$(LOCALBIN)/manager" go test -count=1 -v -parallel 10 -timeout 20m ./test/gitops/... 2>&1 | tee $(LOCALBIN)/test-gitops-output.txt
 
 ##@ Build
 

@@ -9,8 +9,9 @@ import (
 )
 
 // RunMain starts the shared control plane and builds the manager binary for a suite, hands both
-// to ready, runs the tests and cleans up (KEEP_LOGS keeps the logs). It returns the exit code.
-func RunMain(m *testing.M, suite string, ready func(cp *ControlPlane, managerBin string)) int {
+// to ready, runs setup (e.g. processes the whole suite shares, which it returns the stop of), runs
+// the tests and cleans up in reverse order (KEEP_LOGS keeps the logs). It returns the exit code.
+func RunMain(m *testing.M, suite string, ready func(cp *ControlPlane, managerBin string), setup ...func() (stop func(), err error)) int {
 	start := time.Now()
 	cp, err := StartControlPlane()
 	if err != nil {
@@ -33,6 +34,14 @@ func RunMain(m *testing.M, suite string, ready func(cp *ControlPlane, managerBin
 		return 1
 	}
 	ready(cp, bin)
+	for _, f := range setup {
+		stop, err := f()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", suite, err)
+			return 1
+		}
+		defer stop()
+	}
 	fmt.Fprintf(os.Stderr, "%s: control plane and manager binary ready in %s\n", suite, time.Since(start).Round(time.Second))
 	return m.Run()
 }
