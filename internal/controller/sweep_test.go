@@ -125,7 +125,7 @@ var _ = Describe("The sweep of stray instances", func() {
 		}, 10*time.Second, 50*time.Millisecond).Should(Succeed(), "the held create lands")
 		landed := time.Now()
 
-		Eventually(func() string { return ledgerStatus(stray) }, 15*time.Second, 100*time.Millisecond).
+		Eventually(func() string { return ledgerStatus(stray) }, 30*time.Second, 100*time.Millisecond).
 			Should(Equal("terminated"), "the late instance %d is still running in Talis", stray)
 		took := time.Since(landed)
 		GinkgoWriter.Printf("stray %d terminated %s after it landed\n", stray, took)
@@ -160,7 +160,7 @@ var _ = Describe("The sweep of stray instances", func() {
 		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("status.orphanedSets"))
 
 		stray := ghostInstance(p, ns, "gone")
-		Eventually(func() string { return ledgerStatus(stray) }, 15*time.Second, 100*time.Millisecond).Should(Equal("terminated"))
+		Eventually(func() string { return ledgerStatus(stray) }, 30*time.Second, 100*time.Millisecond).Should(Equal("terminated"))
 		Consistently(liveCount(ns, "web"), 3*time.Second, 100*time.Millisecond).Should(Equal(2), "orphaned instances %v", orphaned)
 		_, live := ledger(ns, "web")
 		for _, e := range live {

@@ -1,8 +1,17 @@
 // Package creates holds the rules of an instance set's create lifecycle, the part of the operator
 // whose order of steps decides whether an instance can ever be created twice. The reconciler in
-// internal/controller/instanceset carries the steps out: it writes the intent (reconcile.go,
-// recordIntent), submits the call and turns its outcome into a Result or a cleared intent
-// (create.go), and applies the verdict and late arrivals while merging a snapshot (sync.go).
+// internal/controller/instanceset carries the steps out; where each one is:
+//
+//	step                  rule here                     carried out in instanceset
+//	1. intent             Window.Promise                decide, recordIntent (reconcile.go)
+//	2. send               Batcher, Window.Deadline      submitCreate (create.go)
+//	3. outcome            Results                       createResult, createFailed (create.go);
+//	                                                    observe (reconcile.go) records it
+//	4. confirmation       Tags, ParseOwnership, Judge   syncWithSnapshot (sync.go)
+//	5. late arrivals      Classify                      syncWithSnapshot (sync.go)
+//	6. terminate-settle   Window (the create window)    watchRule (reconcile.go, sync.go),
+//	                                                    task look-ups (tasks.go)
+//
 // The steps:
 //
 //  1. Intent: before a create call, the set's status records a PendingCreate (attempt, count,
@@ -21,4 +30,7 @@
 //  5. Late arrivals: an instance of an attempt already resolved, which a request held somewhere
 //     past its deadline can still make, is recognised by its tag (Classify) and counted like any
 //     other instance of the set, so the set's own scale-down removes any surplus.
+//  6. Terminate-settle: an instance terminated before its create finished is watched until Talis
+//     says the create task is done (or, where tasks are hidden, until the create could have
+//     finished by the window), since the worker may still write it back to life.
 package creates

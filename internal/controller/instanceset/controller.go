@@ -8,7 +8,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,23 +61,12 @@ const lowPriority = -100
 // Wake reconciles the set soon: the outputs reconciler calls it when its verdict changed.
 func (r *Reconciler) Wake(key client.ObjectKey) { r.waker.Wake(key) }
 
-// patchFinalizers and writeStatus write the set and remember the version they replaced.
+// patchOwnFinalizers patches the set and remembers the version it replaced.
 func (r *Reconciler) patchOwnFinalizers(ctx context.Context, s *infrav1.TalisInstanceSet, mutate func(client.Object)) error {
 	old := s.ResourceVersion
 	err := shared.PatchFinalizers(ctx, r.Client, s, mutate)
 	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
 		r.memory.wroteOver(client.ObjectKeyFromObject(s), old)
-	}
-	return err
-}
-
-func (r *Reconciler) writeStatus(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	s.Status.Reason = infrav1.StatusReason(s.Status.Conditions)
-	old := s.ResourceVersion
-	err := r.Status().Update(ctx, s)
-	if err == nil && s.ResourceVersion != old { // a write that changed nothing keeps the version
-		r.memory.wroteOver(client.ObjectKeyFromObject(s), old)
-		r.memory.wroteStatus(client.ObjectKeyFromObject(s), time.Now())
 	}
 	return err
 }
@@ -98,99 +86,66 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{RequeueAfter: shared.StaleCacheRetry}, nil
 	}
 	r.drift.unwatch(req.NamespacedName) // watched again if this reconcile ends steady
-	if shared.IsPaused(&s) {
-		return ctrl.Result{}, r.markPaused(ctx, &s)
+	return r.conclude(ctx, &s, r.reconcile(ctx, &s))
+}
+
+// reconcile runs the phases the set is in (pause, finalizer, project, instances) and says what
+// they concluded.
+func (r *Reconciler) reconcile(ctx context.Context, s *infrav1.TalisInstanceSet) outcome {
+	if shared.IsPaused(s) {
+		paused := shared.MarkPaused(s, &s.Status.Conditions, s.Status.ObservedGeneration)
+		return outcome{paused: &paused}
 	}
-	if s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
-		if err := r.patchOwnFinalizers(ctx, &s, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+	if s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(s, infrav1.Finalizer) {
+		if err := r.patchOwnFinalizers(ctx, s, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
+			return resultOutcome(ctrl.Result{}, client.IgnoreNotFound(err))
 		}
 	}
-	if !s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(&s, infrav1.Finalizer) {
-		return ctrl.Result{}, nil
+	if !s.DeletionTimestamp.IsZero() && !controllerutil.ContainsFinalizer(s, infrav1.Finalizer) {
+		return outcome{}
 	}
 	if !s.DeletionTimestamp.IsZero() && s.Spec.DeletionPolicy == infrav1.DeletionPolicyOrphan {
-		recorded, err := r.recordOrphaned(ctx, &s)
+		recorded, err := r.recordOrphaned(ctx, s)
 		if err != nil {
-			return ctrl.Result{}, err
+			return resultOutcome(ctrl.Result{}, err)
 		}
 		note := fmt.Sprintf("Left %d instance(s) running in Talis (deletionPolicy Orphan)", len(s.Status.Instances))
 		if recorded {
 			note += fmt.Sprintf(", recorded in TalisProject %q (status.orphanedSets) so that its sweep never terminates them", s.Spec.ProjectRef.Name)
 		}
-		r.Recorder.Eventf(&s, nil, "Normal", "Orphaned", "Delete", "%s", note)
-		return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+		r.Recorder.Eventf(s, nil, "Normal", "Orphaned", "Delete", "%s", note)
+		return r.removeFinalizer(ctx, s)
 	}
 
 	var p infrav1.TalisProject
 	if err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: s.Spec.ProjectRef.Name}, &p); err != nil {
 		if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
+			return resultOutcome(ctrl.Result{}, err)
 		}
-		if deletedAndEmpty(&s) {
-			return ctrl.Result{}, r.removeFinalizer(ctx, &s)
+		if deletedAndEmpty(s) {
+			return r.removeFinalizer(ctx, s)
 		}
-		h, after := r.missingProject(&s)
-		return r.finish(ctx, &s, h, after)
+		return healthOutcome(r.missingProject(s))
 	}
 	if p.Status.ProjectID == 0 {
-		if deletedAndEmpty(&s) {
-			return ctrl.Result{}, r.removeFinalizer(ctx, &s) // nothing can exist in a project never created
+		if deletedAndEmpty(s) {
+			return r.removeFinalizer(ctx, s) // nothing can exist in a project never created
 		}
-		return r.finish(ctx, &s, projectNotCreated(&p), r.Timing.ErrorRetry)
+		return healthOutcome(projectNotCreated(&p), r.Timing.ErrorRetry)
 	}
-	return r.reconcileInstances(ctx, &s, &p)
+	return r.reconcileInstances(ctx, s, &p)
 }
 
-func (r *Reconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) error {
+// removeFinalizer lets the set go; what the process remembers of it goes first.
+func (r *Reconciler) removeFinalizer(ctx context.Context, s *infrav1.TalisInstanceSet) outcome {
 	r.memory.forget(client.ObjectKeyFromObject(s))
 	forgetInstanceMetrics(s)
 	if err := r.patchOwnFinalizers(ctx, s, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
-		return client.IgnoreNotFound(err)
+		return resultOutcome(ctrl.Result{}, client.IgnoreNotFound(err))
 	}
 	metrics.ObserveDeletion(metrics.KindInstanceSet, s.DeletionTimestamp)
 	r.after(ctx, StepFinalizerRemoved)
-	return nil
-}
-
-func (r *Reconciler) markPaused(ctx context.Context, s *infrav1.TalisInstanceSet) error {
-	paused := shared.MarkPaused(s, &s.Status.Conditions, s.Status.ObservedGeneration)
-	if !paused.Changed {
-		return nil
-	}
-	if err := r.writeStatus(ctx, s); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	shared.TellPaused(r.Recorder, s, paused)
-	return nil
-}
-
-// finish writes conditions and status, and says when to look again.
-func (r *Reconciler) finish(ctx context.Context, s *infrav1.TalisInstanceSet, h shared.Health, after time.Duration) (ctrl.Result, error) {
-	res, _, err := r.finishWritten(ctx, s, h, after)
-	return res, err
-}
-
-// finishWritten is finish, saying whether the write landed (a conflict looks again at once).
-func (r *Reconciler) finishWritten(ctx context.Context, s *infrav1.TalisInstanceSet, h shared.Health, after time.Duration) (ctrl.Result, bool, error) {
-	before := shared.SummaryReason(s.Status.Conditions)
-	shown := h.WithOutputs(r.Outputs.Of(s))
-	shown.Apply(&s.Status.Conditions, s.Generation)
-	s.Status.ObservedGeneration = s.Generation
-	if err := r.writeStatus(ctx, s); err != nil {
-		if apierrors.IsConflict(err) {
-			return ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
-		}
-		return ctrl.Result{}, false, client.IgnoreNotFound(err)
-	}
-	if shown.Reason == h.Reason { // the outputs reconciler reports its own problems
-		shared.RecordTransition(r.Recorder, s, before, s.Status.Conditions, h)
-	}
-	res := ctrl.Result{RequeueAfter: after}
-	if after >= r.Timing.Resync/2 {
-		res.Priority = ptr.To(lowPriority) // steady-state polls never delay a user's edit
-	}
-	return res, true, nil
+	return outcome{}
 }
 
 // SetupWithManager registers the controller; a set is woken when its project changes.

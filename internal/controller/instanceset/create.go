@@ -1,7 +1,6 @@
 package instanceset
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/talis-operator/talis-operator/internal/metrics"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -55,9 +53,11 @@ func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infra
 }
 
 // createFailed handles a create that made nothing (Talis refused it, or it was never sent
-// because its deadline passed): the intent is cleared and the problem reported.
-func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, res creates.Result) (ctrl.Result, error) {
+// because its deadline passed): the intent is cleared and the problem reported, in the
+// reconcile's one write. If it conflicts, the outcome stays held and the next reconcile
+// records it again.
+func (r *Reconciler) createFailed(conn *talisconn.Connection, p *infrav1.TalisProject,
+	s *infrav1.TalisInstanceSet, res creates.Result) outcome {
 	key := client.ObjectKeyFromObject(s)
 	rejected := talis.IsInvalid(res.Err)
 	st := &s.Status
@@ -68,36 +68,28 @@ func (r *Reconciler) createFailed(ctx context.Context, conn *talisconn.Connectio
 		st.PendingCreate = nil
 	}
 	summarize(s, planSpecFor(s, st.TemplateHash))
-	// One write: the cleared intent with the conditions saying why. If it conflicts, the outcome
-	// stays held and the next reconcile records it again.
 	if errors.Is(res.Err, talis.ErrDeadlinePassed) {
-		if err := r.writeStatus(ctx, s); err != nil {
-			if apierrors.IsConflict(err) {
-				return ctrl.Result{RequeueAfter: time.Millisecond}, nil
-			}
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-		r.results.Drop(key, res.Attempt)
-		ctrl.LoggerFrom(ctx).V(1).Info("create not sent: its deadline passed", "attempt", res.Attempt)
-		r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
-			"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
-			res.Attempt, r.Timing.CreateWindow().Send)
-		return ctrl.Result{RequeueAfter: r.Timing.PollMin}, nil
+		return outcome{statusOnly: true, res: ctrl.Result{RequeueAfter: r.Timing.PollMin}, written: func() {
+			r.results.Drop(key, res.Attempt)
+			r.Recorder.Eventf(s, nil, "Normal", "CreateNotSent", "Create",
+				"Create attempt %d was not sent: it waited past its deadline (%s after it was decided); deciding again",
+				res.Attempt, r.Timing.CreateWindow().Send)
+		}}
 	}
 	h := talisProblem(p, conn, "creating instances", res.Err)
 	if rejected {
 		h = failureHealth(h, s, failureVerdict{hold: true, stalled: true})
 	}
-	// finish tells only a change; an attempt that failed like the last one is told here.
+	// conclude tells only a change; an attempt that failed like the last one is told here.
 	again := shared.ReasonOf(st.Conditions, infrav1.ConditionSynced) == h.Reason
-	result, written, err := r.finishWritten(ctx, s, h, r.retryDelay(key, res.Err))
-	if written {
+	out := healthOutcome(h, r.retryDelay(key, res.Err))
+	out.written = func() {
 		r.results.Drop(key, res.Attempt)
 		if again {
 			r.Recorder.Eventf(s, nil, "Warning", h.Reason, "Create", "%s", h.Message)
 		}
 	}
-	return result, err
+	return out
 }
 
 // rejection records a create Talis refused outright, so that it is not sent again as it is.

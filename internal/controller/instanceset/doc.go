@@ -3,14 +3,15 @@
 // A reconcile reads top to bottom in controller.go (fetch, pause, finalizer, project) and
 // reconcile.go (observe → decide → record → act).
 //
-// A reconcile writes status once: in finish (conditions and all) when it ends early or acts on
-// nothing, or in recordIntent, the protocol's write of what it is about to send (a create's
-// intent, terminates) before any call; a terminate that then fails is reported by finish. The
-// other writes are markPaused (a paused set only has its conditions stamped) and the
-// cleared intent of a create that was never sent (create.go). Status goes through writeStatus,
-// which keeps status.reason and the set's memory (memory.go) in step.
+// The phases write no status: each returns an outcome (the health to show, when to look again,
+// what to tell once written), and conclude (conclude.go) writes it once at the end, as
+// cluster-api's deferred patch does. The one other write is recordIntent's, the protocol's
+// record of a decision (a create's intent, terminates) before any call; a terminate that then
+// fails is concluded with its conditions on top. conclude_test.go keeps it that way.
 //
-//   - controller.go: the reconciler, Reconcile, the status write, watches.
+//   - controller.go: the reconciler, Reconcile and its phases before Talis (pause, finalizer,
+//     project), watches.
+//   - conclude.go: a reconcile's outcome and its one status write.
 //   - reconcile.go: the phases of one poll; the order is what makes a crash safe.
 //   - create.go: the create protocol's Kubernetes side: the request, submitting it to the
 //     batcher, its outcome, a refused create (see internal/creates for the rest).

@@ -24,43 +24,50 @@ import (
 // reconcileInstances runs the phases of one poll: observe Talis, decide, record the decision in
 // status, and only then act on Talis. Crash safety rests on that order: whatever is sent was
 // recorded first, with the resourceVersion the decision was based on.
-func (r *Reconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject) (ctrl.Result, error) {
+func (r *Reconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisInstanceSet, p *infrav1.TalisProject) outcome {
 	conn, err := r.Conns.ForProject(ctx, p)
 	if err != nil {
-		return r.finish(ctx, s, shared.Problem("reading credentials", err), r.Timing.ErrorRetry)
+		return healthOutcome(shared.Problem("reading credentials", err), r.Timing.ErrorRetry)
 	}
 	// Status can be written by others than the operator: nothing it names is used unverified.
 	refusal, err := r.Claims.Verify(ctx, r.Client, conn, p)
 	if err != nil {
-		return r.finish(ctx, s, talisProblem(p, conn, "verifying the TalisProject's Talis project", err), r.retryDelay(client.ObjectKeyFromObject(s), err))
+		return healthOutcome(talisProblem(p, conn, "verifying the TalisProject's Talis project", err), r.retryDelay(client.ObjectKeyFromObject(s), err))
 	}
 	if refusal != nil {
-		return r.finish(ctx, s, shared.StalledOn(refusal.Reason, fmt.Sprintf("TalisProject %q: %s", p.Name, refusal.Message)), r.Timing.ErrorRetry)
+		return healthOutcome(shared.StalledOn(refusal.Reason, fmt.Sprintf("TalisProject %q: %s", p.Name, refusal.Message)), r.Timing.ErrorRetry)
 	}
 	if _, forged := identityOf(s, r.Conns.ClusterID()); forged != nil {
 		if deletedAndEmpty(s) {
-			return ctrl.Result{}, r.removeFinalizer(ctx, s) // nothing was ever created with it
+			return r.removeFinalizer(ctx, s) // nothing was ever created with it
 		}
-		return r.finish(ctx, s, *forged, r.Timing.ErrorRetry)
+		return healthOutcome(*forged, r.Timing.ErrorRetry)
 	}
-	obs, res, ok, err := r.observe(ctx, conn, s, p)
-	if !ok {
-		return res, err
+	obs, stop := r.observe(ctx, conn, s, p)
+	if stop != nil {
+		return *stop
 	}
 	d := r.decide(ctx, s, p, obs)
-	deferred, res, ok, err := r.recordIntent(ctx, s, obs, d)
-	if !ok {
-		return res, err
+	deferred, stop := r.recordIntent(ctx, s, obs, d)
+	if stop != nil {
+		return *stop
 	}
 	// Reported only now: a write that conflicted makes the next poll find the same news again.
 	r.reportSync(ctx, s, obs.sync)
 	r.reportFailures(s, obs.failed)
 	r.reportTimeouts(s, d)
-	res, err = r.act(ctx, conn, p, s, obs, d, deferred)
-	if after := untilCreates(res.RequeueAfter, d.failures, time.Now()); after != res.RequeueAfter {
-		res.RequeueAfter, res.Priority = after, nil
+	return untilCreatesAllowed(r.act(ctx, conn, p, s, obs, d, deferred), d.failures)
+}
+
+// untilCreatesAllowed looks again no later than when a create held back by failures may go.
+func untilCreatesAllowed(out outcome, v failureVerdict) outcome {
+	now := time.Now()
+	if out.health != nil {
+		out.after = untilCreates(out.after, v, now)
+	} else if after := untilCreates(out.res.RequeueAfter, v, now); after != out.res.RequeueAfter {
+		out.res.RequeueAfter, out.res.Priority = after, nil
 	}
-	return res, err
+	return out
 }
 
 // observation is what the observe phase learnt: a snapshot merged into status.
@@ -76,15 +83,15 @@ type observation struct {
 }
 
 // observe deals with a held create outcome, gets a fresh enough snapshot and merges it into
-// status. ok is false when the reconcile ends here with res and err.
+// status. A non-nil stop ends the reconcile with that outcome.
 func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s *infrav1.TalisInstanceSet,
-	p *infrav1.TalisProject) (obs observation, res ctrl.Result, ok bool, err error) {
+	p *infrav1.TalisProject) (obs observation, stop *outcome) {
 	key := client.ObjectKeyFromObject(s)
 	if held, found := r.results.Outcome(key, &s.Status); found && held.Err != nil {
 		r.after(ctx, StepCreateReturned)
 		if !talis.IsAmbiguous(held.Err) {
-			res, err = r.createFailed(ctx, conn, p, s, held)
-			return obs, res, false, err
+			out := r.createFailed(conn, p, s, held)
+			return obs, &out
 		}
 		r.results.Drop(key, held.Attempt) // the intent stands: polls look the outcome up by tag
 	}
@@ -99,11 +106,11 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 	}
 	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, key, func() { r.waker.Wake(key) })
 	if errors.Is(err, observer.ErrPending) {
-		return obs, ctrl.Result{}, false, nil // woken when the list call has finished
+		return obs, &outcome{} // woken when the list call has finished
 	}
 	if err != nil {
-		res, err = r.finish(ctx, s, shared.NameKey(shared.Problem("listing instances", err), p), r.retryDelay(key, err))
-		return obs, res, false, err
+		out := healthOutcome(shared.NameKey(shared.Problem("listing instances", err), p), r.retryDelay(key, err))
+		return obs, &out
 	}
 	st := &s.Status
 	obs = observation{snap: snap, orig: st.DeepCopy(), conn: conn, identity: identity}
@@ -121,7 +128,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 		obs.sync.tasks = r.lookups.views(conn.Key, watchedIDs(st))
 	}
 	recordInstanceMetrics(s, notReady)
-	return obs, ctrl.Result{}, true, nil
+	return obs, nil
 }
 
 // decision is what the decide phase chose; it is in status before anything is sent.
@@ -170,13 +177,13 @@ func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p 
 	return d
 }
 
-// recordIntent writes the decision. The write carries the resourceVersion the decision was based
-// on: if the cache was stale, it conflicts and nothing is created or terminated. A poll that
-// decides nothing and changes nothing writes nothing; one that only adds detail waits until
-// Timing.DetailWrite has passed since the set's last write (deferred says how long is left).
-// ok is false when the reconcile ends with res and err.
+// recordIntent writes the decision: the protocol's write, the one besides conclude's. It carries
+// the resourceVersion the decision was based on: if the cache was stale, it conflicts and
+// nothing is created or terminated. A poll that decides nothing and changes nothing writes
+// nothing; one that only adds detail waits until Timing.DetailWrite has passed since the set's
+// last write (deferred says how long is left). A non-nil stop ends the reconcile with it.
 func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceSet, obs observation,
-	d decision) (deferred time.Duration, res ctrl.Result, ok bool, err error) {
+	d decision) (deferred time.Duration, stop *outcome) {
 	key := client.ObjectKeyFromObject(s)
 	st := &s.Status
 	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
@@ -187,9 +194,9 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 	if write {
 		if err := r.writeStatus(ctx, s); err != nil {
 			if apierrors.IsConflict(err) {
-				return 0, ctrl.Result{RequeueAfter: time.Millisecond}, false, nil
+				return 0, &outcome{res: retryAtOnce}
 			}
-			return 0, ctrl.Result{}, false, client.IgnoreNotFound(err)
+			return 0, &outcome{err: client.IgnoreNotFound(err)}
 		}
 		if d.shown.Reason == d.health.Reason { // the outputs reconciler reports its own problems
 			shared.RecordTransition(r.Recorder, s, shared.SummaryReason(obs.orig.Conditions), st.Conditions, d.health)
@@ -201,31 +208,32 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 		r.after(ctx, StepIntentRecorded)
 	}
 	r.memory.used(key, obs.snap.StartedAt)
-	return deferred, ctrl.Result{}, true, nil
+	return deferred, nil
 }
 
 // act sends what was recorded. The create goes first: it is bounded by its own deadline from
-// the moment it was recorded, and a slow terminate must not eat into it.
+// the moment it was recorded, and a slow terminate must not eat into it. Only a failed
+// terminate has status to write (its conditions, on top of the intent written).
 func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, obs observation, d decision, deferred time.Duration) (ctrl.Result, error) {
+	s *infrav1.TalisInstanceSet, obs observation, d decision, deferred time.Duration) outcome {
 	key := client.ObjectKeyFromObject(s)
 	if d.pending != nil {
 		r.submitCreate(conn, p, s, d.pending)
 	}
 	if ids := carryingTag(d.plan.terminate, obs.snap.Project(uint(p.Status.ProjectID)), obs.identity); len(ids) > 0 {
 		if err := r.terminate(ctx, conn, p, s, ids); err != nil {
-			return r.finish(ctx, s, talisProblem(p, conn, "terminating instances", err), r.retryDelay(key, err))
+			return healthOutcome(talisProblem(p, conn, "terminating instances", err), r.retryDelay(key, err))
 		}
 		r.after(ctx, StepTerminateSent)
 	}
 	if d.pending != nil {
 		r.Observer.Notify(conn.Key, key, func() { r.waker.Wake(key) })
-		return ctrl.Result{RequeueAfter: r.memory.nextPoll(key, true)}, nil
+		return resultOutcome(ctrl.Result{RequeueAfter: r.memory.nextPoll(key, true)}, nil)
 	}
 	st := &s.Status
 	if deletedAndEmpty(s) {
 		r.Recorder.Eventf(s, nil, "Normal", "Deleted", "Delete", "%s", deletedNote(p))
-		return ctrl.Result{}, r.removeFinalizer(ctx, s)
+		return r.removeFinalizer(ctx, s)
 	}
 	res := r.requeue(key, s, d.health, obs.before != progressFingerprint(st))
 	if deferred > 0 && res.RequeueAfter > deferred {
@@ -236,7 +244,7 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 	} else if r.Timing.DriftPoll > 0 && s.DeletionTimestamp.IsZero() {
 		r.drift.watch(key, conn, p.Status.ProjectID, st, obs.snap.StartedAt)
 	}
-	return res, nil
+	return resultOutcome(res, nil)
 }
 
 func (r *Reconciler) requeue(key client.ObjectKey, s *infrav1.TalisInstanceSet, h shared.Health, changed bool) ctrl.Result {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
@@ -69,32 +68,26 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if shared.IsPaused(&p) {
-		r.sweeps.unwatch(req.NamespacedName)
-		return ctrl.Result{}, r.markPaused(ctx, &p)
+	before := p.Status.DeepCopy()
+	return r.conclude(ctx, &p, before, r.reconcile(ctx, &p))
+}
+
+// reconcile runs the phase the object is in and says what it concluded; it writes no status.
+func (r *Reconciler) reconcile(ctx context.Context, p *infrav1.TalisProject) outcome {
+	if shared.IsPaused(p) {
+		r.sweeps.unwatch(client.ObjectKeyFromObject(p))
+		return paused(p)
 	}
 	if !p.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, &p)
+		return r.reconcileDelete(ctx, p)
 	}
-	if !controllerutil.ContainsFinalizer(&p, infrav1.Finalizer) {
-		if err := shared.PatchFinalizers(ctx, r.Client, &p, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
+	if !controllerutil.ContainsFinalizer(p, infrav1.Finalizer) {
+		if err := shared.PatchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.AddFinalizer(o, infrav1.Finalizer) }); err != nil {
+			return outcome{err: client.IgnoreNotFound(err), gone: apierrors.IsNotFound(err)}
 		}
 	}
-
-	before := p.Status.DeepCopy()
-	beforeReason := shared.SummaryReason(before.Conditions)
-	h, requeue := r.reconcileNormal(ctx, &p)
-	h = shared.NameKey(h, &p)
-	h.Apply(&p.Status.Conditions, p.Generation)
-	p.Status.ObservedGeneration = p.Generation
-	shared.RecordTransition(r.Recorder, &p, beforeReason, p.Status.Conditions, h)
-	if !equality.Semantic.DeepEqual(before, &p.Status) {
-		if err := r.updateStatus(ctx, &p); err != nil {
-			return ctrl.Result{}, client.IgnoreNotFound(err)
-		}
-	}
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	h, requeue := r.reconcileNormal(ctx, p)
+	return healthOutcome(shared.NameKey(h, p), requeue)
 }
 
 func (r *Reconciler) reconcileNormal(ctx context.Context, p *infrav1.TalisProject) (shared.Health, time.Duration) {
@@ -184,13 +177,13 @@ func (r *Reconciler) create(ctx context.Context, conn *talisconn.Connection, p *
 	return shared.Health{}, true
 }
 
-func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProject) (ctrl.Result, error) {
+func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProject) outcome {
 	if !controllerutil.ContainsFinalizer(p, infrav1.Finalizer) {
-		return ctrl.Result{}, nil
+		return outcome{gone: true}
 	}
 	var sets infrav1.TalisInstanceSetList
 	if err := r.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingFields{shared.ProjectRefIndex: p.Name}); err != nil {
-		return ctrl.Result{}, err
+		return outcome{err: err}
 	}
 	// Strays are swept while the project is deleted too (unless it leaves its Talis project with
 	// deletionPolicy Orphan): the late create of a set deleted just before it must not stop it.
@@ -202,21 +195,25 @@ func (r *Reconciler) reconcileDelete(ctx context.Context, p *infrav1.TalisProjec
 	}
 	if n := len(sets.Items); n > 0 {
 		h := shared.Converging(infrav1.ReasonWaitingForInstanceSets, fmt.Sprintf("waiting for %d TalisInstanceSet(s) using this project to be deleted: %s", n, setNames(sets.Items)))
-		return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
+		return deletingOutcome(h, swept.after(r.Timing.ErrorRetry))
 	}
 	if p.Spec.DeletionPolicy != infrav1.DeletionPolicyOrphan && p.Status.ProjectID != 0 {
 		if h, done := r.deleteTalisProject(ctx, p, swept); !done {
-			return ctrl.Result{RequeueAfter: swept.after(r.Timing.ErrorRetry)}, r.writeHealth(ctx, p, h)
+			return deletingOutcome(h, swept.after(r.Timing.ErrorRetry))
 		}
 	}
 	if err := shared.PatchFinalizers(ctx, r.Client, p, func(o client.Object) { controllerutil.RemoveFinalizer(o, infrav1.Finalizer) }); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		return outcome{err: client.IgnoreNotFound(err), gone: true}
 	}
 	metrics.ObserveDeletion(metrics.KindProject, p.DeletionTimestamp)
 	r.Conns.Forget(p.UID)
 	r.Claims.Forget(p.UID)
 	r.sweeps.unwatch(client.ObjectKeyFromObject(p))
-	return ctrl.Result{}, nil
+	return outcome{gone: true}
+}
+
+func deletingOutcome(h shared.Health, after time.Duration) outcome {
+	return outcome{health: &h, deleting: true, after: after}
 }
 
 // deleteTalisProject deletes the Talis project of a deleted TalisProject, unless it is not this
@@ -287,19 +284,6 @@ func liveInstancesHealth(p *infrav1.TalisProject, live []int64, swept sweepOutco
 	return shared.StalledOn(infrav1.ReasonProjectHasLiveInstances, msg)
 }
 
-// writeHealth writes the project's status with h applied to its conditions, and tells a change.
-func (r *Reconciler) writeHealth(ctx context.Context, p *infrav1.TalisProject, h shared.Health) error {
-	before := shared.SummaryReason(p.Status.Conditions)
-	h.Apply(&p.Status.Conditions, p.Generation)
-	if err := r.updateStatus(ctx, p); err != nil {
-		return client.IgnoreNotFound(err)
-	}
-	shared.RecordTransition(r.Recorder, p, before, p.Status.Conditions, h)
-	return nil
-}
-
-// talisProjectName defaults the Talis name; Talis names are global, so the namespace and the
-// cluster are part of it.
 func (r *Reconciler) talisProjectName(p *infrav1.TalisProject) string {
 	if p.Spec.ProjectName != "" {
 		return p.Spec.ProjectName

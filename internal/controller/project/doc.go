@@ -1,6 +1,7 @@
 // Package project reconciles TalisProjects: it creates, adopts and deletes their Talis projects.
 //
-//   - controller.go: the reconciler, its reconcile (normal and delete) and its watches.
+//   - controller.go: the reconciler, its reconcile (normal and delete), which writes no status
+//     itself but returns an outcome, and its watches.
 //   - names.go: default Talis project names.
 //   - ownership.go: whether the Talis project status names may be used (checked on every
 //     reconcile with internal/claims: status can be written by others), and the endpoint or owner
@@ -17,5 +18,7 @@
 //   - secrets.go: waking projects when their API key Secret changes; looking again soon at a
 //     Secret that is missing or not labelled (only labelled ones are watched).
 //   - pause.go: the paused annotation.
-//   - status.go: the status write, with status.reason for kubectl get.
+//   - status.go: the one status write of a reconcile (conclude: its outcome's conditions, written
+//     if anything changed, then its events), with status.reason for kubectl get. recordName in
+//     rename.go is the only other: the name a create will use, stored before the call.
 package project
