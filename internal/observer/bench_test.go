@@ -26,7 +26,7 @@ func BenchmarkSnapshotPerRow(b *testing.B) {
 		b.Fatal(err)
 	}
 	list := func() *Snapshot {
-		snap := newSnapshot(time.Now(), "bench", DefaultMaxRows)
+		snap := newSnapshot(time.Now(), "bench", DefaultMaxRows, nil)
 		if err := c.ScanInstances(context.Background(), &talis.ListOptions{Limit: talis.NoLimit}, snap.add); err != nil {
 			b.Fatal(err)
 		}

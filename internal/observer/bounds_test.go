@@ -76,7 +76,7 @@ func TestEndpointWithListRunningIsNotForgotten(t *testing.T) {
 	release := make(chan struct{})
 	api := &blockingLister{release: release}
 	woken := make(chan struct{})
-	if _, err := o.Get("ep", api, clock.now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("ep", api, testProject, clock.now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	clock.advance(time.Hour)
@@ -86,7 +86,7 @@ func TestEndpointWithListRunningIsNotForgotten(t *testing.T) {
 	}
 	close(release)
 	<-woken
-	snap, err := o.Get("ep", api, time.Time{}, "set", nil)
+	snap, err := o.GetProject("ep", api, testProject, time.Time{}, "set", nil)
 	if err != nil || len(snap.Project(7)) != 1 {
 		t.Fatalf("the waiter lost its list: %v %v", snap, err)
 	}
@@ -106,7 +106,7 @@ func TestForget(t *testing.T) {
 	release := make(chan struct{})
 	slow := &blockingLister{release: release}
 	woken := make(chan struct{})
-	if _, err := o.Get("ep", slow, time.Now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("ep", slow, testProject, time.Now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	o.Forget("ep")
@@ -134,7 +134,7 @@ func TestSnapshotKeepsBoundedRows(t *testing.T) {
 	for range 100 {
 		tags = append(tags, "t")
 	}
-	s := newSnapshot(time.Now(), "https://talis.example#0123", 2)
+	s := newSnapshot(time.Now(), "https://talis.example#0123", 2, nil)
 	in := &talis.Instance{ID: 1, ProjectID: 7, Status: talis.InstanceStatusReady, Name: long, PublicIP: long, ProviderID: long, Tags: tags}
 	if err := s.add(in); err != nil {
 		t.Fatal(err)
@@ -228,7 +228,8 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 	slowAPI, healthyAPI := client(slow.URL), client(healthy.URL)
 	ctx := context.Background()
-	if _, err := healthyAPI.CreateProject(ctx, talis.ProjectCreateParams{Name: "p", OwnerID: talis.AdminOwnerID}); err != nil {
+	proj, err := healthyAPI.CreateProject(ctx, talis.ProjectCreateParams{Name: "p", OwnerID: talis.AdminOwnerID})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := healthyAPI.CreateInstance(ctx, []talis.InstanceRequest{{OwnerID: talis.AdminOwnerID, Provider: "do",
@@ -238,13 +239,13 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 
 	o := New(0)
-	if _, err := o.Get("slow", slowAPI, time.Now(), "tenant-a", nil); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("slow", slowAPI, testProject, time.Now(), "tenant-a", nil); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	<-stuck // the slow endpoint's list call is under way and will not end
 	var last time.Time
 	for i := range 3 {
-		snap, err := getKey(t, o, "healthy", healthyAPI, last.Add(time.Nanosecond), "tenant-b")
+		snap, err := getKeyProject(t, o, "healthy", healthyAPI, proj.ID, last.Add(time.Nanosecond), "tenant-b")
 		if err != nil {
 			t.Fatalf("list %d of the healthy endpoint: %v", i, err)
 		}
@@ -265,13 +266,18 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 }
 
-// getKey waits for a snapshot as a reconcile would: register, be woken, ask again.
+// getKey waits for a snapshot of testProject as a reconcile would: register, be woken, ask again.
 func getKey(t *testing.T, o *Observer, key string, api Lister, notBefore time.Time, waiter any) (*Snapshot, error) {
+	t.Helper()
+	return getKeyProject(t, o, key, api, testProject, notBefore, waiter)
+}
+
+func getKeyProject(t *testing.T, o *Observer, key string, api Lister, project uint, notBefore time.Time, waiter any) (*Snapshot, error) {
 	t.Helper()
 	for range 100 {
 		woken := make(chan struct{})
 		var once sync.Once
-		snap, err := o.Get(key, api, notBefore, waiter, func() { once.Do(func() { close(woken) }) })
+		snap, err := o.GetProject(key, api, project, notBefore, waiter, func() { once.Do(func() { close(woken) }) })
 		if !errors.Is(err, ErrPending) {
 			return snap, err
 		}

@@ -53,11 +53,15 @@ type endpoint struct {
 	// refused is the error of the newest list call, when Talis refused its key (401/403) after
 	// the latest snapshot: a revoked key must reach every caller, not hide behind an older list.
 	refused error
+	// projects are the projects callers asked for: a list keeps their rows only. It only grows
+	// while the endpoint is kept, so a newer snapshot covers all an older one did.
+	projects map[uint]bool
 }
 
 type fetch struct {
 	startedAt time.Time
 	waiters   map[any]func()
+	projects  map[uint]bool // what the call keeps, fixed when it starts
 }
 
 // DefaultIdleTTL is how long an endpoint's snapshot is kept after the last Get or Notify for
@@ -67,9 +71,10 @@ type fetch struct {
 // forgotten, and forgetting wrongly costs one list call.
 const DefaultIdleTTL = 5 * time.Minute
 
-// DefaultMaxRows is the most live instances a snapshot keeps for one endpoint: the 50,000
-// rows one unpaged list is planned for (see talis.DefaultMaxListBytes). A list with more fails
-// with an error naming the endpoint, so a hostile endpoint of tiny rows costs a bounded heap.
+// DefaultMaxRows is the most live instances of the operator's projects a snapshot keeps for one
+// endpoint: the 50,000 rows one unpaged list is planned for (see talis.DefaultMaxListBytes,
+// which bounds the whole body, other people's rows included). A list with more fails with an
+// error naming the endpoint, so a hostile endpoint of tiny rows costs a bounded heap.
 const DefaultMaxRows = 50_000
 
 // Option configures an Observer.
@@ -157,18 +162,28 @@ func (o *Observer) Len() int {
 }
 
 // Get returns a snapshot of the endpoint named key whose list call started at or after
-// notBefore. When there is none, it arranges one (at most one call per minInterval, shared by
+// notBefore, whatever projects it covers: for callers that look across projects and check
+// Covers. When there is none, it arranges one (at most one call per minInterval, shared by
 // every caller) and returns ErrPending; wake is then called once that call has finished. If it
 // failed, the waiter's next Get returns its error once. waiter identifies the caller (a set).
 func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, wake func()) (*Snapshot, error) {
+	return o.GetProject(key, api, 0, notBefore, waiter, wake)
+}
+
+// GetProject is Get for a snapshot that covers projectID: the first call for a project makes
+// the endpoint's lists keep its rows from then on, and waits for a list that does.
+func (o *Observer) GetProject(key string, api Lister, projectID uint, notBefore time.Time, waiter any, wake func()) (*Snapshot, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	ep := o.endpoints[key]
 	if ep == nil {
-		ep = &endpoint{key: key, failed: map[any]error{}, passive: map[any]func(){}}
+		ep = &endpoint{key: key, failed: map[any]error{}, passive: map[any]func(){}, projects: map[uint]bool{}}
 		o.endpoints[key] = ep
 	}
 	ep.api, ep.lastUsed = api, o.now()
+	if projectID != 0 {
+		ep.projects[projectID] = true
+	}
 	if ep.refused != nil {
 		// Try again, so that a restored key is seen; the caller retries on its own clock.
 		delete(ep.failed, waiter)
@@ -178,7 +193,7 @@ func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, 
 		o.schedule(ep)
 		return nil, ep.refused
 	}
-	if ep.latest != nil && !ep.latest.StartedAt.Before(notBefore) {
+	if ep.latest != nil && !ep.latest.StartedAt.Before(notBefore) && ep.latest.Covers(projectID) {
 		delete(ep.failed, waiter)
 		return ep.latest, nil
 	}
@@ -186,7 +201,7 @@ func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, 
 		delete(ep.failed, waiter)
 		return nil, err
 	}
-	if f := ep.inflight; f != nil && !f.startedAt.Before(notBefore) {
+	if f := ep.inflight; f != nil && !f.startedAt.Before(notBefore) && (projectID == 0 || f.projects[projectID]) {
 		f.waiters[waiter] = wake
 		return nil, ErrPending
 	}
@@ -229,6 +244,7 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 	}
 	clear(ep.passive)
 	f.startedAt = o.now()
+	f.projects = maps.Clone(ep.projects)
 	ep.inflight, ep.lastStart = f, f.startedAt
 	ctx := o.ctx
 	if ctx == nil {
@@ -239,7 +255,7 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 }
 
 func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) {
-	snap := newSnapshot(f.startedAt, ep.key, o.maxRows)
+	snap := newSnapshot(f.startedAt, ep.key, o.maxRows, f.projects)
 	err := api.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, snap.add)
 	o.mu.Lock()
 	if err == nil {

@@ -107,13 +107,13 @@ func TestRefusedKeyHidesNoOlderSnapshot(t *testing.T) {
 	if _, err := get(t, o, api, time.Now(), "drift"); !talis.IsUnauthorized(err) {
 		t.Fatalf("the list after revocation: %v", err)
 	}
-	if _, err := o.Get("ep", api, before, "b", nil); !talis.IsUnauthorized(err) {
+	if _, err := o.GetProject("ep", api, testProject, before, "b", nil); !talis.IsUnauthorized(err) {
 		t.Fatalf("a caller content with the older snapshot got %v, want the refusal", err)
 	}
 	api.fail(nil)
 	var snap *Snapshot
 	for range 100 { // the refusal arranged a new list; it clears once that one works
-		s, err := o.Get("ep", api, before, "b", nil)
+		s, err := o.GetProject("ep", api, testProject, before, "b", nil)
 		if err == nil {
 			snap = s
 			break
@@ -124,3 +124,6 @@ func TestRefusedKeyHidesNoOlderSnapshot(t *testing.T) {
 		t.Fatal("a restored key was never seen")
 	}
 }
+
+// testProject is the project of the fake listers' rows, which the tests ask for.
+const testProject = 7

@@ -11,32 +11,44 @@ import (
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
-// Snapshot is every live (not terminated) instance seen by one list call, grouped by project.
-// Talis never deletes instance rows, so an instance missing from a snapshot that started after
-// the instance was created has been terminated.
+// Snapshot is every live (not terminated) instance of the projects it covers seen by one list
+// call, grouped by project. Talis never deletes instance rows, so an instance of a covered
+// project missing from a snapshot that started after the instance was created has been
+// terminated.
 type Snapshot struct {
 	// StartedAt is when the list call was sent: everything created before it is in the snapshot.
 	StartedAt time.Time
 	byProject map[uint][]*talis.Instance
+	// projects are the projects whose rows are kept, those the operator's objects asked for
+	// when the call was sent; nil keeps every row. Talis's list holds every owner's instances
+	// and cannot be narrowed safely (see docs/benchmarks.md): other people's rows are dropped
+	// as they are decoded, so they cost neither heap nor the row bound.
+	projects map[uint]bool
 
 	endpoint string // key of the endpoint, for errors
 	rows     int
 	maxRows  int
 }
 
-func newSnapshot(startedAt time.Time, endpoint string, maxRows int) *Snapshot {
-	return &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}, endpoint: endpoint, maxRows: maxRows}
+func newSnapshot(startedAt time.Time, endpoint string, maxRows int, projects map[uint]bool) *Snapshot {
+	return &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}, endpoint: endpoint, maxRows: maxRows, projects: projects}
 }
 
-// add keeps a trimmed copy of a live row; it is handed each row of the list as it is decoded.
-// More live rows than maxRows fail the list: the snapshot would be incomplete, and a set must
-// never take a missing instance for a terminated one.
+// Covers reports whether the snapshot kept the rows of a project: only then does an instance
+// missing from it say anything. Project 0 stands for none in particular.
+func (s *Snapshot) Covers(projectID uint) bool {
+	return projectID == 0 || s.projects == nil || s.projects[projectID]
+}
+
+// add keeps a trimmed copy of a live row of a covered project; it is handed each row of the
+// list as it is decoded. More such rows than maxRows fail the list: the snapshot would be
+// incomplete, and a set must never take a missing instance for a terminated one.
 func (s *Snapshot) add(in *talis.Instance) error {
-	if in.Status == talis.InstanceStatusTerminated {
+	if in.Status == talis.InstanceStatusTerminated || !s.Covers(in.ProjectID) || in.ProjectID == 0 && s.projects != nil {
 		return nil
 	}
 	if s.maxRows > 0 && s.rows >= s.maxRows {
-		return fmt.Errorf("the instance list of %s has more than %d live instances, the most the operator keeps per Talis endpoint: "+
+		return fmt.Errorf("the instance list of %s has more than %d live instances in the operator's projects, the most it keeps per Talis endpoint: "+
 			"it does not answer like Talis, or holds more instances than the operator is built for", s.endpoint, s.maxRows)
 	}
 	s.rows++
@@ -44,7 +56,8 @@ func (s *Snapshot) add(in *talis.Instance) error {
 	return nil
 }
 
-// Project returns the live instances of a project. Callers must not modify them.
+// Project returns the live instances of a project, none for a project the snapshot does not
+// cover (Covers). Callers must not modify them.
 func (s *Snapshot) Project(projectID uint) []*talis.Instance { return s.byProject[projectID] }
 
 // Bounds on what a snapshot keeps of one row. The reconcilers record at most 64 bytes of a

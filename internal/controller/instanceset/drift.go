@@ -168,6 +168,12 @@ func (d *driftWatch) compare(endpoint string, snap *observer.Snapshot, wake func
 			if ws.endpoint != endpoint || !snap.StartedAt.After(ws.seenAt) {
 				continue
 			}
+			if !snap.Covers(ws.project) {
+				// The list kept no rows of its project (the endpoint was forgotten meanwhile):
+				// the set's own reconcile asks for one that does.
+				changed = append(changed, key)
+				continue
+			}
 			pv, ok := byProject[ws.project]
 			if !ok {
 				pv = viewProject(snap.Project(ws.project))

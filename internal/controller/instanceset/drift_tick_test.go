@@ -43,7 +43,7 @@ func TestDriftTickComparesAListStartedAfterIt(t *testing.T) {
 
 	// Another set's reconcile lists; then the instance is terminated outside Kubernetes.
 	listed := make(chan struct{})
-	if _, err := obs.Get("ep", talisAPI, start, "other set", func() { close(listed) }); !errors.Is(err, observer.ErrPending) {
+	if _, err := obs.GetProject("ep", talisAPI, 7, start, "other set", func() { close(listed) }); !errors.Is(err, observer.ErrPending) {
 		t.Fatalf("reconcile's list: %v", err)
 	}
 	<-listed
@@ -117,5 +117,30 @@ func TestDriftTickWakesEverySetOfARefusedKey(t *testing.T) {
 	}
 	if got[other] || !got[web] || !got[api] {
 		t.Errorf("woken %v: want exactly the refused endpoint's sets", got)
+	}
+}
+
+// A tick's list that kept no rows of a watched set's project (nobody asked for it since the
+// endpoint was last forgotten) says nothing of the set: it is woken to look for itself, never
+// left unwatched.
+func TestDriftTickWakesASetWhoseProjectTheListDidNotKeep(t *testing.T) {
+	talisAPI := &listedInstance{}
+	talisAPI.status.Store(talis.InstanceStatusReady)
+	key := client.ObjectKey{Namespace: "ns", Name: "web"}
+	start := time.Now()
+	d := &driftWatch{
+		sets: map[client.ObjectKey]watchedSet{key: {endpoint: "ep", project: 7, seenAt: start.Add(-time.Minute),
+			instances: map[int64]instanceView{1: {state: string(talis.InstanceStatusReady)}}}},
+		endpoints: map[string]*driftEndpoint{"ep": {api: talisAPI, sets: 1, compared: start.Add(-time.Hour)}},
+	}
+	woken := make(chan client.ObjectKey, 1)
+	d.tick(time.Now(), time.Hour, observer.New(0), func(k client.ObjectKey) { woken <- k })
+	select {
+	case k := <-woken:
+		if k != key {
+			t.Fatalf("woke %v, want %v", k, key)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the set was not woken, and a list that covers its project is never taken for it")
 	}
 }

@@ -76,7 +76,7 @@ func (r *Reconciler) sweep(ctx context.Context, conn *talisconn.Connection, p *i
 	r.sweeps.mu.Unlock()
 
 	log := ctrl.LoggerFrom(ctx)
-	snap, err := r.Observer.Get(conn.Key, conn.Client, notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
+	snap, err := r.Observer.GetProject(conn.Key, conn.Client, uint(p.Status.ProjectID), notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
 	if err != nil {
 		if !errors.Is(err, observer.ErrPending) {
 			log.V(1).Info("sweep: no instance list", "error", err.Error()) // the sets report it
@@ -317,6 +317,10 @@ func (r *Reconciler) wakeStrayed(ctx context.Context, keys []client.ObjectKey, s
 			continue
 		}
 		if !c.sole(r.Conns, p) {
+			continue
+		}
+		if !snap.Covers(uint(p.Status.ProjectID)) {
+			r.waker.Wake(key) // its own reconcile asks for a list that keeps its rows
 			continue
 		}
 		var sets infrav1.TalisInstanceSetList
