@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -26,42 +25,6 @@ func subtract(a, b map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for k, v := range a {
 		out[k] = round2(v - b[k])
-	}
-	return out
-}
-
-// writeVerbs maps apiserver_request_total's verbs (HTTP methods) to API verbs.
-var writeVerbs = map[string]string{"POST": "create", "PUT": "update", "PATCH": "patch", "APPLY": "apply", "DELETE": "delete"}
-
-// apiserverRequests counts the write requests the apiserver has served, by resource (and
-// subresource) and verb, from its own apiserver_request_total.
-func (b *bench) apiserverRequests(ctx context.Context) map[string]float64 {
-	raw, err := b.kube.Discovery().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
-	if err != nil {
-		logf("reading the apiserver's metrics: %v", err)
-		return nil
-	}
-	m, err := parseMetrics(strings.NewReader(string(raw)))
-	if err != nil {
-		logf("parsing the apiserver's metrics: %v", err)
-		return nil
-	}
-	out := map[string]float64{}
-	for _, s := range m["apiserver_request_total"] {
-		verb, ok := writeVerbs[s.labels["verb"]]
-		if !ok {
-			continue
-		}
-		res := s.labels["resource"]
-		switch res {
-		case "talisinstancesets", "talisprojects", "events":
-		default:
-			continue
-		}
-		if sub := s.labels["subresource"]; sub != "" {
-			res += "/" + sub
-		}
-		out[verb+" "+res] += s.value
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func (b *bench) kubeFloor(ctx context.Context, name string, n, workers int) (Run
 	fc := &floorController{k8s: b.k8s, replicas: c.replicas, talisTime: c.pickup + c.createDelay + c.readyDelay,
 		jobs: make(chan func() error, 2*n)}
 	fc.start(ctx, ns, workers)
-	cp0, api0 := controlPlaneCPU(), b.apiserverRequests(ctx)
+	cp0, kube0 := controlPlaneCPU(), b.scrapeKube(ctx)
 
 	t0 := time.Now()
 	applyStart, err := b.applySets(ctx, ns, n)
@@ -56,11 +56,7 @@ func (b *bench) kubeFloor(ctx context.Context, name string, n, workers int) (Run
 	}
 	out.WallSeconds, out.TTRP50, out.TTRP99, out.TTRMax = readyStats(w.readyTimes(), applyStart, t0)
 	out.ControlPlaneCPUSeconds = subtract(controlPlaneCPU(), cp0)
-	out.KubeWrites = diffRequests(b.apiserverRequests(ctx), api0)
-	out.KubeWritesPerSet = map[string]float64{}
-	for k, v := range out.KubeWrites {
-		out.KubeWritesPerSet[k] = round2(v / float64(n))
-	}
+	out.setKube(kube0, b.scrapeKube(ctx), n)
 	logf("Kubernetes floor: all %d sets Ready in %.1fs (p50 %.2fs, p99 %.2fs), kube-apiserver CPU %.1fs",
 		n, out.WallSeconds, out.TTRP50, out.TTRP99, out.ControlPlaneCPUSeconds["kube-apiserver"])
 	return out, nil

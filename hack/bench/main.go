@@ -13,7 +13,9 @@
 //     drift poll; and outside terminates of steady sets timed to Degraded and to Ready again,
 //     on a manager at its default clocks;
 //  4. scale: 5,000 sets / 15,000 instances (peak RSS and heap, time to converge);
-//  5. apply latency: object creation to the first Talis create call for the set.
+//  5. apply latency: object creation to the first Talis create call for the set;
+//  6. foreign instances: N sets against a Talis already holding many instances of other
+//     owners, with and without them (time, calls, response bytes, steady state).
 //
 // Results go to a JSON file, a Markdown report and a chart (see docs/benchmarks.md).
 package main
@@ -67,6 +69,10 @@ type config struct {
 	cappedSizes    []int
 	tasksPerSecond int
 
+	foreignCounts  []int
+	foreignSets    int
+	foreignTimeout time.Duration
+
 	pprofDir string
 	keep     bool
 
@@ -76,7 +82,7 @@ type config struct {
 
 func main() {
 	var c config
-	var sizes, steadySizes, cappedSizes, mgrArgs string
+	var sizes, steadySizes, cappedSizes, mgrArgs, foreign string
 	flag.StringVar(&sizes, "sizes", "100,1000", "comma-separated numbers of TalisInstanceSets for the convergence and baseline phases")
 	flag.IntVar(&c.scale, "scale", 5000, "sets in the scale phase (0 skips it)")
 	flag.BoolVar(&c.scaleBaseline, "scale-baseline", true, "run the direct-API baseline in the scale phase too")
@@ -105,6 +111,9 @@ func main() {
 	flag.IntVar(&c.driftSamples, "drift-samples", 3, "outside terminates timed on a manager at its default clocks, on the first steady size (0 skips; each takes up to a minute)")
 	flag.StringVar(&cappedSizes, "capped-sizes", "100", "sizes measured again (operator and baseline) against an emulator capped at --talis-tasks-per-second; the cap alone makes N sets × 3 replicas take ≥ 0.3·N s")
 	flag.IntVar(&c.tasksPerSecond, "talis-tasks-per-second", emulator.UpstreamTasksPerSecond, "capped runs: tasks the emulator's worker starts per second per priority (upstream: 10)")
+	flag.StringVar(&foreign, "foreign-instances", "50000", "foreign-instances phase: ready instances of other owners and projects (no tio-set tag) seeded into the emulator before --foreign-sets sets converge, comma-separated for several runs; measured against 0 too (0 or empty skips)")
+	flag.IntVar(&c.foreignSets, "foreign-sets", 100, "foreign-instances phase: sets applied (and held in steady state)")
+	flag.DurationVar(&c.foreignTimeout, "foreign-timeout", 2*time.Minute, "foreign-instances phase: sets not Ready after this long are reported as such, and the run measured as it stands")
 	flag.StringVar(&c.pprofDir, "pprof-dir", "", "if set, run the manager with --pprof-bind-address and save CPU, heap and mutex profiles of each phase here")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (manager logs, kubeconfig)")
 	flag.StringVar(&c.jsonOut, "json", "docs/benchmarks.json", "results as JSON")
@@ -124,6 +133,15 @@ func main() {
 	}
 	if c.cappedSizes, err = parseInts(cappedSizes); err != nil {
 		fatal(err)
+	}
+	counts, err := parseInts(foreign)
+	if err != nil {
+		fatal(err)
+	}
+	for _, n := range counts {
+		if n > 0 {
+			c.foreignCounts = append(c.foreignCounts, n)
+		}
 	}
 	if c.tasksPerSecond <= 0 {
 		fatal(fmt.Errorf("--talis-tasks-per-second must be positive (leave --capped-sizes empty for no capped run)"))

@@ -13,14 +13,13 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/pkg/talis"
-	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 // driftAtDefaults restarts the manager with its default flags over n Ready sets and terminates
 // one instance each of driftSamples sets from outside, one after another. Each terminate waits a
 // random part of the drift interval first, so that the samples fall anywhere in its cycle.
 // Victims are sets firstVictim, firstVictim+1, … (earlier phases used the ones before).
-func (b *bench) driftAtDefaults(ctx context.Context, name string, n int, emu *emulator.Server, firstVictim, sets int) (*DriftAtDefaults, error) {
+func (b *bench) driftAtDefaults(ctx context.Context, name string, n int, emu *talisServer, firstVictim, sets int) (*DriftAtDefaults, error) {
 	c := b.c
 	ns := "bench-" + name
 	out := &DriftAtDefaults{Sets: n, DriftInterval: defaultDriftInterval.String(), ResyncPeriod: defaultResync.String()}

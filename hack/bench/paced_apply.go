@@ -11,12 +11,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
-	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 // pacedApplyLatency applies probe sets one at a time to the running manager, whose sets are
 // all Ready: what a user applying a set to a live operator sees, without a burst's queueing.
-func (b *bench) pacedApplyLatency(ctx context.Context, ns string, emu *emulator.Server) (*Latency, error) {
+func (b *bench) pacedApplyLatency(ctx context.Context, ns string, emu *talisServer) (*Latency, error) {
 	c := b.c
 	start := make([]time.Time, c.probeSets)
 	for i := range c.probeSets {

@@ -93,19 +93,9 @@ func generated(c *config, res *Results) string {
 		p("\nTimed from the terminate call to the harness's watch seeing the set's status. Real time: the manager with its default flags, each terminate after a random wait (uniform over one drift interval) so that the samples fall anywhere in the drift poll's cycle. Compressed: right after the steady-state window, on its clocks; the time to notice scales with k, the replacement's ~2 s in Talis does not.\n\n")
 	}
 
-	if sc := res.Scale; sc != nil {
-		p("### Scale\n\n")
-		op := sc.Operator
-		floor := "–"
-		if sc.Floor != nil {
-			floor = fmt.Sprintf("%.1f s", sc.Floor.WallSeconds)
-		}
-		p("| sets / instances / projects | wall time to all Ready | Kubernetes floor | applying | time to ready p50 / p99 | Talis calls (per set) | set reconciles | manager peak RSS | peak heap in use | manager CPU | kube-apiserver / etcd CPU |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-		p("| %d / %d / %d | **%.1f s** | %s | %.1f s | %.2f / %.2f s | %d (%.2f) | %.0f | **%.0f MiB** | %.0f MiB | %.1f s | %.1f / %.1f s |\n\n",
-			sc.N, op.InstancesCreated, sc.Projects, op.WallSeconds, floor, op.ApplySeconds, op.TTRP50, op.TTRP99, op.Calls, op.CallsPerSet,
-			op.Reconciles["talisinstanceset"], op.Manager.PeakRSSMiB, op.Manager.PeakHeapMiB, op.Manager.CPUSeconds,
-			op.ControlPlaneCPUSeconds["kube-apiserver"], op.ControlPlaneCPUSeconds["etcd"])
-	}
+	scaleSection(p, res)
+	kubeRequestSection(p, res)
+	foreignSection(p, res)
 
 	p("### Apply latency (object created → first Talis create call for the set)\n\n")
 	p("| run | paced: sets | p50 | p99 | burst: sets | p50 | p99 |\n|---|---:|---:|---:|---:|---:|---:|\n")
@@ -368,10 +358,7 @@ func targets(res *Results) []target {
 			fmt.Sprintf("p50 %.1f s, max %.1f s over %d; Ready again: p50 %.1f s, max %.1f s", d.DegradedP50, d.DegradedMax, len(d.Samples), d.ReadyP50, d.ReadyMax),
 			d.DegradedMax <= limit.Seconds()})
 	}
-	if sc := res.Scale; sc != nil {
-		out = append(out, target{fmt.Sprintf("manager RSS at %d sets < 150 MiB", sc.N), fmt.Sprintf("%.0f MiB peak", sc.Operator.Manager.PeakRSSMiB),
-			sc.Operator.Manager.PeakRSSMiB < 150})
-	}
+	out = append(out, scaleTargets(res)...)
 	worst := 0.0
 	var runs []string
 	all := append([]Convergence(nil), res.Convergence...)

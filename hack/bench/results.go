@@ -29,6 +29,9 @@ type Results struct {
 	// Drift: outside terminates of steady sets under a manager at its default clocks.
 	Drift *DriftAtDefaults `json:"drift_at_defaults,omitempty"`
 	Scale *Convergence     `json:"scale,omitempty"`
+	// MemoryGrowth: manager memory per set between the largest convergence run and the scale run.
+	MemoryGrowth *MemoryGrowth `json:"memory_growth,omitempty"`
+	Foreign      *Foreign      `json:"foreign_instances,omitempty"`
 }
 
 type Machine struct {
@@ -63,6 +66,8 @@ type Settings struct {
 	CappedSizes         []int    `json:"capped_sizes,omitempty"`
 	TasksPerSecond      int      `json:"capped_talis_tasks_per_second,omitempty"`
 	DriftSamples        int      `json:"drift_samples,omitempty"`
+	ForeignInstances    []int    `json:"foreign_instances,omitempty"`
+	ForeignSets         int      `json:"foreign_sets,omitempty"`
 }
 
 func settingsOf(c *config) Settings {
@@ -72,7 +77,8 @@ func settingsOf(c *config) Settings {
 		BaselinePoll: c.baselinePoll.String(), BaselineRateLimit: c.baselineRateLimit,
 		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
 		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers,
-		CappedSizes: c.cappedSizes, TasksPerSecond: c.tasksPerSecond, DriftSamples: c.driftSamples}
+		CappedSizes: c.cappedSizes, TasksPerSecond: c.tasksPerSecond, DriftSamples: c.driftSamples,
+		ForeignInstances: c.foreignCounts, ForeignSets: c.foreignSets}
 }
 
 // Convergence is one "apply N sets at once until all are Ready" run.
@@ -92,6 +98,13 @@ type Convergence struct {
 	ApplyLatency Latency    `json:"apply_to_first_create"`
 	// PacedApplyLatency: probe sets applied one at a time to the warm manager once every set is Ready.
 	PacedApplyLatency *Latency `json:"paced_apply_to_first_create,omitempty"`
+	// NotReady: sets still not Ready when a run that tolerates it timed out, and why (the Ready
+	// condition of the first of them).
+	NotReady       int    `json:"sets_not_ready,omitempty"`
+	NotReadyReason string `json:"not_ready_reason,omitempty"`
+	// ForeignInstances: ready instances of other owners the emulator held (seeded in SeedSeconds).
+	ForeignInstances int     `json:"foreign_instances,omitempty"`
+	SeedSeconds      float64 `json:"seed_seconds,omitempty"`
 }
 
 type RunResult struct {
@@ -101,16 +114,27 @@ type RunResult struct {
 	TTRP99       float64 `json:"time_to_ready_p99_seconds"`
 	TTRMax       float64 `json:"time_to_ready_max_seconds"`
 
-	Calls                  int64              `json:"talis_calls"`
-	CallsByRoute           map[string]int64   `json:"talis_calls_by_route"`
-	CallsPerSet            float64            `json:"talis_calls_per_set"`
-	CallsPerSetRoute       map[string]float64 `json:"talis_calls_per_set_by_route"`
-	InstancesCreated       int64              `json:"instances_created"`
-	ObjectBytes            int                `json:"ready_set_object_bytes,omitempty"` // one Ready set as JSON, managedFields included
-	Reconciles             map[string]float64 `json:"reconciles,omitempty"`
-	ReconcilesPerSet       float64            `json:"reconciles_per_set,omitempty"`
-	KubeWrites             map[string]float64 `json:"kube_writes,omitempty"`
-	KubeWritesPerSet       map[string]float64 `json:"kube_writes_per_set,omitempty"`
+	Calls            int64              `json:"talis_calls"`
+	CallsByRoute     map[string]int64   `json:"talis_calls_by_route"`
+	CallsPerSet      float64            `json:"talis_calls_per_set"`
+	CallsPerSetRoute map[string]float64 `json:"talis_calls_per_set_by_route"`
+	InstancesCreated int64              `json:"instances_created"`
+	ObjectBytes      int                `json:"ready_set_object_bytes,omitempty"` // one Ready set as JSON, managedFields included
+	Reconciles       map[string]float64 `json:"reconciles,omitempty"`
+	ReconcilesPerSet float64            `json:"reconciles_per_set,omitempty"`
+	KubeWrites       map[string]float64 `json:"kube_writes,omitempty"`
+	KubeWritesPerSet map[string]float64 `json:"kube_writes_per_set,omitempty"`
+	// KubeRequests: every request kube-apiserver served in the run's window, reads included, by
+	// "verb resource[/subresource]"; KubeWatchesOpen: WATCH requests open at its end, by resource.
+	KubeRequests           map[string]float64 `json:"kube_requests,omitempty"`
+	KubeWatchesOpen        map[string]float64 `json:"kube_watches_open_at_end,omitempty"`
+	KubeRegisteredWatchers map[string]float64 `json:"kube_registered_watchers_at_end,omitempty"`
+	// Talis response bytes (body) served by the emulator in the window, by route.
+	TalisBytes        int64            `json:"talis_response_bytes,omitempty"`
+	TalisBytesPerSet  float64          `json:"talis_response_bytes_per_set,omitempty"`
+	TalisBytesByRoute map[string]int64 `json:"talis_response_bytes_by_route,omitempty"`
+	// TalisServingSeconds: time the emulator spent serving each route in the window.
+	TalisServingSeconds    map[string]float64 `json:"talis_serving_seconds_by_route,omitempty"`
 	Manager                usage              `json:"manager"`
 	ControlPlaneCPUSeconds map[string]float64 `json:"control_plane_cpu_seconds,omitempty"`
 }
@@ -125,6 +149,15 @@ func (r *RunResult) setCalls(byRoute map[string]int64, n int) {
 		r.Calls += v
 	}
 	r.CallsPerSet = round3(float64(r.Calls) / float64(n))
+}
+
+func (r *RunResult) setBytes(byRoute map[string]int64, serving map[string]float64, n int) {
+	r.TalisBytesByRoute, r.TalisBytes = byRoute, 0
+	for _, v := range byRoute {
+		r.TalisBytes += v
+	}
+	r.TalisBytesPerSet = round2(float64(r.TalisBytes) / float64(n))
+	r.TalisServingSeconds = serving
 }
 
 type Ratio struct {
@@ -165,6 +198,11 @@ type Steady struct {
 	Endpoints               int     `json:"endpoints"`
 	CallsPerHourPerEndpoint float64 `json:"talis_calls_per_hour_per_endpoint"`
 	ListCallsPerHour        float64 `json:"instance_list_calls_per_hour_per_endpoint"`
+	// Response bytes per hour per endpoint at the defaults, and the (compressed) time the
+	// emulator spent serving each route during the window.
+	BytesPerHour          float64            `json:"talis_response_bytes_per_hour_per_endpoint,omitempty"`
+	BytesPerHourByRoute   map[string]float64 `json:"talis_response_bytes_per_hour_by_route,omitempty"`
+	ServingSecondsByRoute map[string]float64 `json:"talis_serving_seconds_in_window_by_route,omitempty"`
 	// OutsideTerminate ran after the window, on the compressed clocks.
 	OutsideTerminate *OutsideTerminate `json:"outside_terminate,omitempty"`
 }
@@ -237,6 +275,7 @@ func commandLine() string {
 }
 
 func writeOutputs(c *config, res *Results) error {
+	res.MemoryGrowth = memoryGrowth(res) // derived, so that --from-json recomputes it
 	raw, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err

@@ -99,6 +99,11 @@ func run(ctx context.Context, c *config) error {
 		emu.Close()
 		res.Scale = &sc
 	}
+	if len(c.foreignCounts) > 0 && c.foreignSets > 0 {
+		if err := b.foreignPhase(ctx); err != nil {
+			return err
+		}
+	}
 	res.LoadAfter = loadAvg()
 	res.Finished = time.Now().UTC()
 	logf("load after: %s", res.LoadAfter)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
 )
 
 // The manager's defaults for the clocks that drive steady-state Talis calls.
@@ -18,7 +16,7 @@ const (
 // steadyPhases measures the Ready sets of a convergence run (and its paced-latency probe sets,
 // Ready sets in the first project): compressed steady state with the drift poll and without it,
 // then, for the first steady size, outside terminates at the default clocks.
-func (b *bench) steadyPhases(ctx context.Context, name string, n int, emu *emulator.Server) error {
+func (b *bench) steadyPhases(ctx context.Context, name string, n int, emu *talisServer) error {
 	c := b.c
 	sets, projects := n+c.probeSets, projectsFor(n, c.setsPerProject)
 	drifts := []bool{true}
@@ -48,8 +46,8 @@ func (b *bench) steadyPhases(ctx context.Context, name string, n int, emu *emula
 // k, every Talis call it makes is then k times as frequent, and the calls counted over the window
 // are scaled by 3600s / (window × k). Startup reconciles (one per set after the restart) are left
 // out of the window. After the window, one instance of victim is terminated from outside and the
-// set timed to Degraded and back to Ready, on the compressed clocks.
-func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *emulator.Server, drift bool, victim string) (Steady, error) {
+// set timed to Degraded and back to Ready, on the compressed clocks (victim "": not).
+func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *talisServer, drift bool, victim string) (Steady, error) {
 	c := b.c
 	k := time.Duration(c.steadyK)
 	resync, minList, driftInterval := defaultResync/k, defaultMinList/k, time.Duration(0)
@@ -77,8 +75,8 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *e
 		return out, err
 	}
 	cpu0 := mgr.usage().CPUSeconds
-	api0 := b.apiserverRequests(ctx)
-	emu.ResetStats()
+	kube0 := b.scrapeKube(ctx)
+	emu.resetStats()
 	select {
 	case <-ctx.Done():
 		return out, ctx.Err()
@@ -97,6 +95,12 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *e
 		out.CallsInWindow += v
 	}
 	out.CallsPerHour = round2(float64(out.CallsInWindow) * f)
+	out.BytesPerHourByRoute = map[string]float64{}
+	for route, v := range emu.bytes.snapshot() {
+		out.BytesPerHourByRoute[route] = round2(float64(v) * f)
+		out.BytesPerHour += round2(float64(v) * f)
+	}
+	out.ServingSecondsByRoute = emu.bytes.servingSeconds()
 	out.CallsPerHourPerEndpoint = round2(out.CallsPerHour / float64(out.Endpoints))
 	out.ListCallsPerHour = round2(float64(st.Requests[listRoute]) * f / float64(out.Endpoints))
 	out.CallsPerHourPerProject = round2(out.CallsPerHour / float64(out.Projects))
@@ -104,7 +108,7 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *e
 	sel := map[string]string{"controller": "talisinstanceset"}
 	out.ReconcilesPerHour = round2((m1.sum("controller_runtime_reconcile_total", sel) - m0.sum("controller_runtime_reconcile_total", sel)) * f)
 	out.KubeWritesPerHour = map[string]float64{}
-	for k, v := range diffRequests(b.apiserverRequests(ctx), api0) {
+	for k, v := range kubeWrites(diffRequests(b.scrapeKube(ctx).requests, kube0.requests)) {
 		out.KubeWritesPerHour[k] = round2(v * f)
 	}
 	out.ManagerCPUSecondsPerHour = round2((mgr.usage().CPUSeconds - cpu0) * f)
@@ -113,6 +117,9 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *e
 	logf("steady: %d calls in %s → %.0f Talis calls/hour per endpoint at default settings (%.0f lists, %.1f per project, %.3f per set), %.0f reconciles/hour",
 		out.CallsInWindow, c.steadyWindow, out.CallsPerHourPerEndpoint, out.ListCallsPerHour, out.CallsPerHourPerProject, out.CallsPerHourPerSet, out.ReconcilesPerHour)
 
+	if victim == "" {
+		return out, nil
+	}
 	ot, err := b.outsideTerminate(ctx, ns, victim, emu.URL())
 	if err != nil {
 		return out, err

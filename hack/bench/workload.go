@@ -19,15 +19,16 @@ const noTaskCap = -1
 
 // newEmulator starts an emulator with the bench's delays, dispatching at most tasksPerSecond
 // tasks per second per priority (noTaskCap: as fast as the delays allow).
-func (b *bench) newEmulator(tasksPerSecond int) (*emulator.Server, string, error) {
+func (b *bench) newEmulator(tasksPerSecond int) (*talisServer, string, error) {
 	emu := emulator.New(emulator.Config{TasksPerSecond: tasksPerSecond, Delays: emulator.Delays{
 		Pickup: b.c.pickup, Create: b.c.createDelay, Ready: b.c.readyDelay,
 		Provision: b.c.readyDelay, Terminate: 500 * time.Millisecond}})
-	url, err := emu.Start("127.0.0.1:0")
+	ts, err := startTalisServer(emu)
 	if err != nil {
+		emu.Close()
 		return nil, "", err
 	}
-	return emu, url, nil
+	return ts, ts.URL(), nil
 }
 
 func projectsFor(n, perProject int) int { return (n + perProject - 1) / perProject }

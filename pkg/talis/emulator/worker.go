@@ -188,17 +188,7 @@ func (s *Server) stepCreate(id uint64, t *task, f *Faults, now int64) {
 		in.ip = allocIP(st.ipNext)
 		st.ipNext++
 	}
-	switch in.spec.provider {
-	case "do-mock", "digitalocean-mock":
-		in.providerID = 0
-	case "do":
-		in.providerID = 400000000 + int64(t.instanceID)
-		in.volumes = len(in.spec.volumes) > 0
-	case "ximera":
-		in.providerID = 10000 + int64(t.instanceID)
-	default:
-		in.providerID = 900000000 + int64(t.instanceID)
-	}
+	in.assignProvider(t.instanceID)
 	st.setStatus(t.instanceID, stCreated, now)
 	t.log(lgCreated)
 	t.updatedAt = now
@@ -288,5 +278,21 @@ func (s *Server) recoverTasks() {
 		if t.status == tsPending && t.attempts < 10 {
 			s.schedulePickup(uint64(i+1), t)
 		}
+	}
+}
+
+// assignProvider records what the provider's create call returned: its instance id and, on
+// DigitalOcean, the attached volumes.
+func (in *instance) assignProvider(id uint64) {
+	switch in.spec.provider {
+	case "do-mock", "digitalocean-mock":
+		in.providerID = 0
+	case "do":
+		in.providerID = 400000000 + int64(id)
+		in.volumes = len(in.spec.volumes) > 0
+	case "ximera":
+		in.providerID = 10000 + int64(id)
+	default:
+		in.providerID = 900000000 + int64(id)
 	}
 }
