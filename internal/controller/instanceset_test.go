@@ -42,7 +42,7 @@ var _ = Describe("TalisInstanceSet", func() {
 		}
 		Expect(condition(got, infrav1.ConditionReconciling).Status).To(BeEquivalentTo("False"))
 		Expect(condition(got, infrav1.ConditionStalled).Status).To(BeEquivalentTo("False"))
-		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("Created 3 instance(s)"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("Created 3 instance(s)"))
 	})
 
 	It("scales up and down, removing named, then not-ready, then newest instances", func() {
@@ -129,7 +129,7 @@ var _ = Describe("TalisInstanceSet", func() {
 		Expect(instanceIDsOf(got)).To(Equal(instanceIDsOf(first)))
 		all, _ := ledger(ns, "web")
 		Expect(all).To(HaveLen(2), "adopted, not created again")
-		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("Adopted instance(s)"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("Adopted instance(s)"))
 	})
 
 	It("pauses: no Talis calls while the annotation is set", func() {
@@ -168,6 +168,6 @@ var _ = Describe("TalisInstanceSet", func() {
 		got = eventuallyReady(set, 2)
 		Expect(instanceIDsOf(got)).NotTo(ContainElement(victim))
 		Expect(condition(got, infrav1.ConditionDegraded).Status).To(BeEquivalentTo("False"))
-		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("terminated outside Kubernetes"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("terminated outside Kubernetes"))
 	})
 })

@@ -112,7 +112,7 @@ var _ = Describe("TalisProject names and config", func() {
 		Expect(getProject("p").Status.ProjectName).To(Equal(renamed))
 		_, err := talisClient().GetProject(suiteCtx, talis.ProjectGetParams{Name: old, OwnerID: talis.AdminOwnerID})
 		Expect(talis.IsNotFound(err)).To(BeTrue(), "the project under the old name is deleted in Talis: %v", err)
-		Expect(eventsFor(ns, "p")).To(ContainElement(ContainSubstring("created under the previous spec.projectName")))
+		Eventually(func() []string { return eventsFor(ns, "p") }, 5*time.Second, 100*time.Millisecond).Should(ContainElement(ContainSubstring("created under the previous spec.projectName")))
 	})
 })
 

@@ -83,7 +83,7 @@ var _ = Describe("TalisInstanceSet create and terminate protocol", func() {
 		Expect(all).To(HaveLen(1))
 		Expect(live).To(BeEmpty(), "the set was deleted with its instance still live in Talis")
 		Consistently(liveCount(ns, "web"), 3*time.Second).Should(BeZero())
-		Expect(eventsFor(ns, "web")).To(ContainElement(HavePrefix("TerminateUndone")), "the undone terminate is reported")
+		Eventually(func() []string { return eventsFor(ns, "web") }, 5*time.Second, 100*time.Millisecond).Should(ContainElement(HavePrefix("TerminateUndone")), "the undone terminate is reported")
 	})
 
 	It("says the Talis project is gone when a terminate finds no project", func() {

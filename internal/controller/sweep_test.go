@@ -110,7 +110,7 @@ var _ = Describe("The sweep of stray instances", func() {
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
 		eventuallyGone(set)
 		Expect(liveCount(ns, "web")()).To(BeZero())
-		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("no create of it is pending"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("no create of it is pending"))
 		Expect(joined(eventsFor(ns, "web"))).NotTo(ContainSubstring("All instances are terminated"))
 
 		// The gateway lets the create through now: Talis makes an instance for a set that is gone.
@@ -157,7 +157,7 @@ var _ = Describe("The sweep of stray instances", func() {
 		got := getProject(ns, "p")
 		Expect(got.Status.OrphanedSets).To(ConsistOf(SatisfyAll(
 			HaveField("Identity", creates.Identity("", ns, "web")), HaveField("Name", "web"))))
-		Expect(joined(eventsFor(ns, "web"))).To(ContainSubstring("status.orphanedSets"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("status.orphanedSets"))
 
 		stray := ghostInstance(p, ns, "gone")
 		Eventually(func() string { return ledgerStatus(stray) }, 30*time.Second, 100*time.Millisecond).Should(Equal("terminated"))

@@ -37,7 +37,7 @@ var _ = Describe("The endpoint and owner a project was created with", func() {
 		mgr = startManager(managerOptions{url: secondURL, owner: 7, allowedURLs: []string{talisURL}, noKey: true})
 		DeferCleanup(mgr.Stop)
 		Eventually(projectReason(ns, "p"), 20*time.Second).Should(Equal(infrav1.ReasonEndpointChanged))
-		Expect(joined(eventsFor(ns, "p"))).To(ContainSubstring(infrav1.ReasonEndpointChanged))
+		Eventually(func() string { return joined(eventsFor(ns, "p")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring(infrav1.ReasonEndpointChanged))
 
 		Expect(k8s.Delete(suiteCtx, set)).To(Succeed())
 		eventuallyGone(set)

@@ -73,8 +73,8 @@ var _ = Describe("Credentials", func() {
 			withURL(newProject(ns, "app-secret"), rec.URL, &infrav1.SecretKeyReference{Name: "app-db", Key: "password"}))
 		Eventually(projectReason(ns, "default-key"), 20*time.Second).Should(Equal(infrav1.ReasonSecretRequired))
 		Eventually(projectReason(ns, "app-secret"), 20*time.Second).Should(Equal(infrav1.ReasonSecretNotLabeled))
-		Expect(joined(eventsFor(ns, "default-key"))).To(ContainSubstring(infrav1.ReasonSecretRequired))
-		Expect(joined(eventsFor(ns, "app-secret"))).To(ContainSubstring(infrav1.ReasonSecretNotLabeled))
+		Eventually(func() string { return joined(eventsFor(ns, "default-key")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring(infrav1.ReasonSecretRequired))
+		Eventually(func() string { return joined(eventsFor(ns, "app-secret")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring(infrav1.ReasonSecretNotLabeled))
 		Consistently(rec.received, 2*time.Second).Should(BeEmpty(), "nothing is sent for a refused project")
 
 		// The project's own labelled key is the only one that reaches its URL.

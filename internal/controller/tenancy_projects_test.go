@@ -72,7 +72,7 @@ var _ = Describe("Talis project ownership", func() {
 		create(p)
 		Eventually(projectReason(ns, "p"), 20*time.Second).Should(Equal(infrav1.ReasonNotOwned))
 		Expect(projectID(ns, "p")()).To(BeZero())
-		Expect(joined(eventsFor(ns, "p"))).To(ContainSubstring(infrav1.AdoptAnnotation))
+		Eventually(func() string { return joined(eventsFor(ns, "p")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring(infrav1.AdoptAnnotation))
 		Expect(k8s.Delete(suiteCtx, p)).To(Succeed())
 		eventuallyGone(p)
 		Expect(inTalis(name)()).To(Equal(made.ID), "deleting an object that never adopted the project leaves it")
@@ -134,7 +134,7 @@ var _ = Describe("Talis project ownership", func() {
 		Expect(k8s.Delete(suiteCtx, shared)).To(Succeed())
 		eventuallyGone(shared)
 		Expect(inTalis(name)()).To(BeEquivalentTo(id), "the project its owner still uses is in Talis")
-		Expect(joined(eventsFor(other, "shared"))).To(ContainSubstring("which is not this object's"))
+		Eventually(func() string { return joined(eventsFor(other, "shared")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("which is not this object's"))
 
 		Expect(k8s.Delete(suiteCtx, owner)).To(Succeed())
 		eventuallyGone(owner)
