@@ -115,7 +115,7 @@ func (a *argoCD) start(assets string) error {
 		"--address", "127.0.0.1", "--port", port(repoAddr), "--metrics-address", "127.0.0.1", "--metrics-port", port(repoMetrics)); err != nil {
 		return err
 	}
-	// --app-resync 10: Argo CD looks at git every 10 s (3 min by default), so that a commit is seen
+	// --app-resync 10: Argo CD looks at git every 10 s (2 to 3 min by default), so that a commit is seen
 	// without a webhook; the tests also ask for a refresh after each commit, as a webhook would.
 	// --persist-resource-health: each resource's health in the Application's status, where the tests
 	// read it (off by default since Argo CD 3.0, which keeps it in redis for its API server).
