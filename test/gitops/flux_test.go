@@ -106,7 +106,24 @@ type env struct {
 var delays = emulator.Delays{Pickup: 50 * time.Millisecond, Create: 300 * time.Millisecond, Ready: 100 * time.Millisecond,
 	Provision: 500 * time.Millisecond, Terminate: 100 * time.Millisecond}
 
+// newEnv is an env for a Flux test, skipped unless FLUX_ASSETS is set.
 func newEnv(t *testing.T, prefix string, manager bool) *env {
+	t.Helper()
+	if flux == nil {
+		t.Skip("FLUX_ASSETS is not set")
+	}
+	e := newNamespace(t, prefix, manager)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("kustomize-controller log (KEEP_LOGS=1 keeps it): %s", flux.LogPath())
+			t.Logf("its lines about %s:\n%s", e.ns, grepLines(flux.ReadLog(), e.ns, 40))
+		}
+	})
+	return e
+}
+
+// newNamespace is a namespace with its own emulator and, if manager, a manager watching it.
+func newNamespace(t *testing.T, prefix string, manager bool) *env {
 	t.Helper()
 	ns, err := cp.NewNamespace(ctx, prefix)
 	if err != nil {
@@ -122,12 +139,6 @@ func newEnv(t *testing.T, prefix string, manager bool) *env {
 	if manager {
 		e.startManager()
 	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kustomize-controller log (KEEP_LOGS=1 keeps it): %s", flux.LogPath())
-			t.Logf("its lines about %s:\n%s", ns, grepLines(flux.ReadLog(), ns, 40))
-		}
-	})
 	return e
 }
 

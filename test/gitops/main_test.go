@@ -1,6 +1,7 @@
-// Package gitops runs talis-operator under the real Flux kustomize-controller, run by `make
-// test-gitops` (which builds the controller from its Go module, hack/gitops/flux-assets.sh) and
-// skipped by `make test`:
+// Package gitops runs talis-operator under the real Flux kustomize-controller and the real Argo CD
+// application-controller and repo-server, run by `make test-gitops` (which builds them from their Go
+// modules, hack/gitops/flux-assets.sh and argocd-assets.sh) and skipped by `make test`. Each tool's
+// tests are skipped unless its assets are set (FLUX_ASSETS, ARGOCD_ASSETS). Flux:
 //
 //   - health_test.go: a Kustomization that waits is Ready only once its set is Ready, a 3 → 5
 //     commit is applied and waited for; a set Talis rejects fails the health check naming the set,
@@ -15,9 +16,25 @@
 //   - replicas_test.go: spec.replicas set by another field manager (an HPA, kubectl scale)
 //     survives a Flux reconcile in the set-ups docs/gitops.md recommends, and does not without them.
 //
-// There is no source-controller: the tests are the artifact producer. They serve each revision's
-// manifests as a tarball over HTTP and point an ExternalArtifact (source.toolkit.fluxcd.io/v1) at
-// it, which kustomize-controller fetches behind its ExternalArtifact feature gate. The operator's
+// Argo CD (argocd_main_test.go starts it, argocd_git_test.go serves git, argocd_app_test.go reads
+// Applications):
+//
+//   - argocd_health_test.go: an Application syncs a project and a set from git, Progressing until
+//     the set is Ready, then Healthy, and stays Synced; a 3 → 5 commit is synced and Healthy with 5
+//     in Talis; a set Talis rejects is Degraded with the operator's message; a paused set Suspended;
+//   - argocd_delete_test.go: deleting an Application with the resources finalizer terminates every
+//     instance before the Application goes (needs KUBE_CONTROLLER_MANAGER: envtest has no garbage
+//     collector, which a foreground deletion waits for);
+//   - argocd_replicas_test.go: ignoreDifferences on /spec/replicas with RespectIgnoreDifferences
+//     keeps a value set by another field manager across syncs; without it, self-heal sets it back.
+//
+// Argo CD's application-controller and repo-server are its own commands in one binary
+// (hack/gitops/argocd/main.go), with an in-memory redis; each test's git repository is served over
+// smart HTTP by `git http-backend`. Argo CD's side is read from the Application's status.
+//
+// For Flux there is no source-controller: the tests are the artifact producer. They serve each
+// revision's manifests as a tarball over HTTP and point an ExternalArtifact (source.toolkit.fluxcd.io/v1)
+// at it, which kustomize-controller fetches behind its ExternalArtifact feature gate. The operator's
 // side is read from Talis (the emulator's ledger); Flux's from the Kustomization's status and events.
 package gitops
 
@@ -37,17 +54,24 @@ import (
 var (
 	cp         *harness.ControlPlane
 	managerBin string
-	flux       *harness.Manager
+	flux       *harness.Manager // nil unless FLUX_ASSETS is set
 	artifacts  *artifactServer
 	ctx        = context.Background()
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("FLUX_ASSETS") == "" {
-		fmt.Println("test/gitops: skipped (run `make test-gitops`, or set FLUX_ASSETS to the directory hack/gitops/flux-assets.sh prints)")
+	var setup []func() (func(), error)
+	if os.Getenv("FLUX_ASSETS") != "" {
+		setup = append(setup, startFlux)
+	}
+	if os.Getenv("ARGOCD_ASSETS") != "" {
+		setup = append(setup, startArgo)
+	}
+	if len(setup) == 0 {
+		fmt.Println("test/gitops: skipped (run `make test-gitops`, or set FLUX_ASSETS and ARGOCD_ASSETS to the directories hack/gitops/flux-assets.sh and argocd-assets.sh print)")
 		os.Exit(0)
 	}
-	os.Exit(harness.RunMain(m, "test/gitops", func(c *harness.ControlPlane, bin string) { cp, managerBin = c, bin }, startFlux))
+	os.Exit(harness.RunMain(m, "test/gitops", func(c *harness.ControlPlane, bin string) { cp, managerBin = c, bin }, setup...))
 }
 
 // startFlux installs the Flux CRDs of FLUX_ASSETS and starts its kustomize-controller as a host
