@@ -104,11 +104,12 @@ test-e2e: envtest helm-crds $(KUSTOMIZE) $(HELM) ## As root: a single-node Kuber
 	K8S_VERSION=$(K8S_VERSION) ETCD_VERSION=$(ETCD_VERSION) HELM="$(HELM)" KUSTOMIZE="$(KUSTOMIZE)" hack/e2e/run.sh 2>&1 | tee $(LOCALBIN)/test-e2e-output.txt
 
 .PHONY: gitops-assets
-gitops-assets: ## Build what test-gitops runs (Flux's kustomize-controller) from source, once per machine.
+gitops-assets: ## Build what test-gitops runs (Flux's kustomize-controller, Argo CD) from source, once per machine.
 	@KUSTOMIZE_CONTROLLER_VERSION=$(FLUX_KUSTOMIZE_CONTROLLER_VERSION) SOURCE_CONTROLLER_VERSION=$(FLUX_SOURCE_CONTROLLER_VERSION) hack/gitops/flux-assets.sh >/dev/null
+	@ARGOCD_VERSION=$(ARGOCD_VERSION) hack/gitops/argocd-assets.sh >/dev/null
 
 .PHONY: e2e-assets
-e2e-assets: ## Build the e2e node's Kubernetes binaries from source, once per machine (test-e2e does it too).
+e2e-assets: ## Build the e2e node's Kubernetes binaries from source, once per machine (test-gitops and test-e2e do it too).
 	@K8S_VERSION=$(K8S_VERSION) hack/e2e/node-assets.sh >/dev/null
 
 .PHONY: test-gitops
