@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
@@ -44,6 +45,7 @@ func eachSpecWithManager(ns *string, mgr **runningManager) {
 func newNamespace() string {
 	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1_000_000_000, nsCounter.Add(1))
 	Expect(k8s.Create(suiteCtx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+	specNamespaces = append(specNamespaces, name)
 	return name
 }
 
@@ -138,4 +140,33 @@ func joined(s []string) string { return strings.Join(s, "\n") }
 
 var _ = BeforeEach(func() {
 	emu.SetFaults(emulator.Faults{})
+	// Registered first, so it runs last: after the spec's own cleanups have stopped its managers.
+	DeferCleanup(clearSpecNamespaces)
 })
+
+// specNamespaces are the namespaces made during the running spec.
+var specNamespaces []string
+
+// clearSpecNamespaces removes what a spec left in its namespaces once its managers are stopped:
+// envtest has no namespace controller, and every later manager watches all namespaces, so 70
+// specs' leftovers queued ahead of a new spec's project (a spec waited 30 s behind them once).
+// Finalizers are dropped: what they guard was the spec's to check.
+func clearSpecNamespaces() {
+	for _, ns := range specNamespaces {
+		for _, list := range []client.ObjectList{&infrav1.TalisInstanceSetList{}, &infrav1.TalisProjectList{}} {
+			Expect(k8s.List(suiteCtx, list, client.InNamespace(ns))).To(Succeed())
+			Expect(meta.EachListItem(list, func(o runtime.Object) error {
+				obj := o.(client.Object)
+				if len(obj.GetFinalizers()) > 0 {
+					patch := client.MergeFrom(obj.DeepCopyObject().(client.Object))
+					obj.SetFinalizers(nil)
+					if err := k8s.Patch(suiteCtx, obj, patch); err != nil && !apierrors.IsNotFound(err) {
+						return err
+					}
+				}
+				return client.IgnoreNotFound(k8s.Delete(suiteCtx, obj))
+			})).To(Succeed())
+		}
+	}
+	specNamespaces = nil
+}
