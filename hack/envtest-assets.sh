@@ -8,6 +8,7 @@ K8S_VERSION="${K8S_VERSION:-1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-3.7.0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "${root}/hack/lib/k8s-module.sh"
+. "${root}/hack/lib/cache.sh"
 goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
 dest="${root}/bin/k8s/${K8S_VERSION}-${goos}-${goarch}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/talis-operator/envtest/${K8S_VERSION}-etcd${ETCD_VERSION}-${goos}-${goarch}"
@@ -39,10 +40,7 @@ GO
    go get "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" >&2 &&
    go build -trimpath -o "$work/out/etcd" -ldflags "-s -w" go.etcd.io/etcd/server/v3)
 
-  mkdir -p "$(dirname "$cache")"
-  rm -rf "$cache.tmp"; mv "$work/out" "$cache.tmp"; rm -rf "$cache"; mv "$cache.tmp" "$cache"
+  publish_build "$work/out" "$cache"
 fi
 
-mkdir -p "$(dirname "$dest")"
-rm -rf "$dest.tmp"; cp -r "$cache" "$dest.tmp"; rm -rf "$dest"; mv "$dest.tmp" "$dest"
-echo "$dest"
+install_copy "$cache" "$dest"

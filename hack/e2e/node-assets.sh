@@ -8,6 +8,7 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "${root}/hack/lib/k8s-module.sh"
+. "${root}/hack/lib/cache.sh"
 goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
 dest="${root}/bin/e2e/k8s/${K8S_VERSION}-${goos}-${goarch}"
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/talis-operator/e2e/node-${K8S_VERSION}-${goos}-${goarch}"
@@ -33,10 +34,7 @@ if ! have "$cache"; then
    # One go build for all five shares the compile of the common packages.
    go build -trimpath -o "$work/out/" -ldflags "$(k8s_ldflags "$K8S_VERSION")" "${pkgs[@]}")
 
-  mkdir -p "$(dirname "$cache")"
-  rm -rf "$cache.tmp"; mv "$work/out" "$cache.tmp"; rm -rf "$cache"; mv "$cache.tmp" "$cache"
+  publish_build "$work/out" "$cache"
 fi
 
-mkdir -p "$(dirname "$dest")"
-rm -rf "$dest.tmp"; cp -r "$cache" "$dest.tmp"; rm -rf "$dest"; mv "$dest.tmp" "$dest"
-echo "$dest"
+install_copy "$cache" "$dest"

@@ -15,6 +15,7 @@ set -euo pipefail
 KUSTOMIZE_CONTROLLER_VERSION="${KUSTOMIZE_CONTROLLER_VERSION:-v1.9.6}"
 SOURCE_CONTROLLER_VERSION="${SOURCE_CONTROLLER_VERSION:-v1.9.3}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+. "${root}/hack/lib/cache.sh"
 goos="$(go env GOOS)"; goarch="$(go env GOARCH)"
 name="flux-kc${KUSTOMIZE_CONTROLLER_VERSION}-sc${SOURCE_CONTROLLER_VERSION}-${goos}-${goarch}"
 dest="${root}/bin/gitops/${name}"
@@ -51,10 +52,7 @@ if ! have "$cache"; then
   echo "kustomize-controller built in $(( $(date +%s) - start )) s" >&2
   chmod -R u+w "$work/out" # the CRDs come read-only from the module cache
 
-  mkdir -p "$(dirname "$cache")"
-  rm -rf "$cache.tmp"; mv "$work/out" "$cache.tmp"; rm -rf "$cache"; mv "$cache.tmp" "$cache"
+  publish_build "$work/out" "$cache"
 fi
 
-mkdir -p "$(dirname "$dest")"
-rm -rf "$dest.tmp"; cp -r "$cache" "$dest.tmp"; rm -rf "$dest"; mv "$dest.tmp" "$dest"
-echo "$dest"
+install_copy "$cache" "$dest"

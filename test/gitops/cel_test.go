@@ -10,7 +10,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -128,19 +127,10 @@ func (e *env) syncedReason(name, reason string) error {
 	return nil
 }
 
-// kstatusOf is what kstatus (Flux's default, kubectl wait) reads of the stored object.
+// kstatusOf is harness.Kstatus, failing the test on an error.
 func kstatusOf(t *testing.T, o client.Object) *status.Result {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	gvk, err := cp.Client.GroupVersionKindFor(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.SetGroupVersionKind(gvk)
-	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(o), u); err != nil {
-		t.Fatal(err)
-	}
-	res, err := status.Compute(u)
+	res, err := harness.Kstatus(ctx, cp.Client, o)
 	if err != nil {
 		t.Fatal(err)
 	}

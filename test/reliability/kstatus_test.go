@@ -67,20 +67,14 @@ func TestPausedScaleClaimsNothing(t *testing.T) {
 	}
 }
 
-// kstatusOf is what kstatus reads of the stored object (read as JSON: a typed object would drop
-// a zero observedGeneration).
+// kstatusOf is harness.Kstatus, failing the test on an error.
 func kstatusOf(t *testing.T, o client.Object) *status.Result {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	gvk, err := cp.Client.GroupVersionKindFor(o)
+	res, err := harness.Kstatus(ctx, cp.Client, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.SetGroupVersionKind(gvk)
-	if err := cp.Client.Get(ctx, client.ObjectKeyFromObject(o), u); err != nil {
-		t.Fatal(err)
-	}
-	return kstatusOfUnstructured(t, u)
+	return res
 }
 
 func kstatusOfUnstructured(t *testing.T, u *unstructured.Unstructured) *status.Result {
