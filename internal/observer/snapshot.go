@@ -44,7 +44,7 @@ func (s *Snapshot) Covers(projectID uint) bool {
 // list as it is decoded. More such rows than maxRows fail the list: the snapshot would be
 // incomplete, and a set must never take a missing instance for a terminated one.
 func (s *Snapshot) add(in *talis.Instance) error {
-	if in.Status == talis.InstanceStatusTerminated || !s.Covers(in.ProjectID) || in.ProjectID == 0 && s.projects != nil {
+	if in.Status == talis.InstanceStatusTerminated || s.projects != nil && !s.projects[in.ProjectID] {
 		return nil
 	}
 	if s.maxRows > 0 && s.rows >= s.maxRows {
