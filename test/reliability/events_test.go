@@ -82,3 +82,42 @@ func TestEventsFollowTheReasonAndNameWhatDeletionWaitsFor(t *testing.T) {
 	}
 	harness.Eventually(t, 60*time.Second, "project gone", func() error { return harness.Gone(ctx, cp.Client, &p) })
 }
+
+// A new set tells its create in one event: the change to Creating together with what Talis made
+// (the IDs), then Ready. Events are most of what a converging set costs the API server, so the
+// create's outcome is not an event of its own.
+func TestANewSetTellsItsCreateInOneEvent(t *testing.T) {
+	emu, url := fastTalis(t)
+	u := newUserView(t, "printed-create-event", url, nil)
+	u.create(harness.Project(u.ns, "p"))
+	harness.Eventually(t, 60*time.Second, "the project Ready", func() error {
+		return harness.ProjectReady(ctx, cp.Client, u.ns, "p")
+	})
+	u.create(harness.Set(u.ns, "web", "p", 3))
+	u.setReady("web", 3)
+	live := harness.LedgerByIdentity(emu.Ledger())[harness.SetIdentity(u.ns, "web")].LiveIDs()
+	if len(live) != 3 {
+		t.Fatalf("the ledger has %d live instances of the set, want 3", len(live))
+	}
+	notes := []string{"created 3 instance(s) in Talis (attempt 1)"}
+	for _, id := range live {
+		notes = append(notes, fmt.Sprint(id))
+	}
+	u.eventuallyEvent("TalisInstanceSet/web", "Normal", infrav1.ReasonCreating, notes...)
+	u.eventuallyEvent("TalisInstanceSet/web", "Normal", infrav1.ReasonReady)
+
+	// The recorder sends in order, so whatever came before Ready is there now.
+	evs, err := harness.Events(ctx, cp.Client, u.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	for _, e := range evs {
+		if e.Object == "TalisInstanceSet/web" {
+			told = append(told, e.Reason)
+		}
+	}
+	if len(told) != 2 {
+		t.Errorf("a new set's convergence told %d events %v, want Creating (with the create) and Ready:\n%s", len(told), told, harness.JoinEvents(evs))
+	}
+}

@@ -21,14 +21,14 @@ import (
 // is held in memory until a later reconcile of the set records it. If this process dies first,
 // the intent stands and the instances are found by their tags, like after any lost response.
 func (r *Reconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisProject,
-	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate) {
+	s *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, transition *shared.Transition) {
 	req := InstanceRequest(s, p, conn.OwnerID, pc)
 	key := client.ObjectKeyFromObject(s)
 	regarding := s.DeepCopy()
 	deadline := r.Timing.CreateWindow().Deadline(pc.RequestedAt.Time)
 	r.created.Sending(s.Status.Identity, time.Now(), r.Timing.CreateAmbiguity)
 	r.creates.Submit(r.waker.Context(), conn.Key, conn.Client, req, deadline, func(created []*talis.Instance, err error) {
-		r.results.Put(key, r.createResult(regarding, pc, created, err))
+		r.results.Put(key, r.createResult(regarding, pc, transition, created, err))
 		if err != nil {
 			r.waker.Wake(key) // a refused create is reported at once
 		}
@@ -36,16 +36,25 @@ func (r *Reconciler) submitCreate(conn *talisconn.Connection, p *infrav1.TalisPr
 }
 
 // createResult turns what a create call returned into the result held for the set's next
-// reconcile (r.results.Outcome hands it over), and reports it in events.
-func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate, created []*talis.Instance, err error) creates.Result {
+// reconcile (r.results.Outcome hands it over), and reports it in events. The transition the
+// intent's write owes (Creating, usually) is told here, together with a success: one event for
+// the change a user reads and what the create made.
+func (r *Reconciler) createResult(regarding *infrav1.TalisInstanceSet, pc *infrav1.PendingCreate,
+	transition *shared.Transition, created []*talis.Instance, err error) creates.Result {
 	res := creates.Result{Attempt: pc.Attempt, Err: err}
 	metrics.CountCreate(int(pc.Count), err)
-	switch {
-	case err == nil:
+	if err == nil {
 		res.Instances = instancesFromCreate(created, pc, time.Now())
-		r.Recorder.Eventf(regarding, nil, "Normal", "Created", "Create", "Created %d instance(s) in Talis (attempt %d): %s",
-			len(created), pc.Attempt, shared.DescribeIDs(instanceIDs(created)))
-	case talis.IsAmbiguous(err):
+		made := fmt.Sprintf("%d instance(s) in Talis (attempt %d): %s", len(created), pc.Attempt, shared.DescribeIDs(instanceIDs(created)))
+		eventType, reason, note := "Normal", "Created", "Created "+made
+		if transition != nil {
+			eventType, reason, note = transition.Type, transition.Reason, transition.Note+"; created "+made
+		}
+		r.Recorder.Eventf(regarding, nil, eventType, reason, "Create", "%s", note)
+		return res
+	}
+	transition.Tell(r.Recorder, regarding, "Reconcile")
+	if talis.IsAmbiguous(err) {
 		r.Recorder.Eventf(regarding, nil, "Warning", infrav1.ReasonCreateOutcomeUnknown, "Create",
 			"Create call for %d instance(s) (attempt %d) failed in a way that may have created them; looking them up in Talis before trying again: %v", pc.Count, pc.Attempt, err)
 	}

@@ -48,7 +48,7 @@ func (r *Reconciler) reconcileInstances(ctx context.Context, s *infrav1.TalisIns
 		return *stop
 	}
 	d := r.decide(ctx, s, p, obs)
-	deferred, stop := r.recordIntent(ctx, s, obs, d)
+	deferred, stop := r.recordIntent(ctx, s, obs, &d)
 	if stop != nil {
 		return *stop
 	}
@@ -139,6 +139,9 @@ type decision struct {
 	health   shared.Health
 	shown    shared.Health // health with the outputs' verdict folded in: what the conditions say
 	failures failureVerdict
+	// transition is the event the intent's write owes when a create goes with it: told with the
+	// create's outcome, in one event (a converging set's events are most of its API server cost).
+	transition *shared.Transition
 }
 
 // decide plans scale, rollout and replacement, and marks the decision in status.
@@ -183,7 +186,7 @@ func (r *Reconciler) decide(ctx context.Context, s *infrav1.TalisInstanceSet, p 
 // nothing; one that only adds detail waits until Timing.DetailWrite has passed since the set's
 // last write (deferred says how long is left). A non-nil stop ends the reconcile with it.
 func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceSet, obs observation,
-	d decision) (deferred time.Duration, stop *outcome) {
+	d *decision) (deferred time.Duration, stop *outcome) {
 	key := client.ObjectKeyFromObject(s)
 	st := &s.Status
 	write := d.pending != nil || len(d.plan.terminate) > 0 || outlineChanged(obs.orig, st)
@@ -199,7 +202,10 @@ func (r *Reconciler) recordIntent(ctx context.Context, s *infrav1.TalisInstanceS
 			return 0, &outcome{err: client.IgnoreNotFound(err)}
 		}
 		if d.shown.Reason == d.health.Reason { // the outputs reconciler reports its own problems
-			shared.RecordTransition(r.Recorder, s, shared.SummaryReason(obs.orig.Conditions), st.Conditions, d.health)
+			d.transition = shared.TransitionOf(shared.SummaryReason(obs.orig.Conditions), st.Conditions, d.health)
+			if d.pending == nil {
+				d.transition.Tell(r.Recorder, s, "Reconcile")
+			}
 		}
 		if obs.recorded != 0 {
 			r.results.Drop(key, obs.recorded)
@@ -218,7 +224,7 @@ func (r *Reconciler) act(ctx context.Context, conn *talisconn.Connection, p *inf
 	s *infrav1.TalisInstanceSet, obs observation, d decision, deferred time.Duration) outcome {
 	key := client.ObjectKeyFromObject(s)
 	if d.pending != nil {
-		r.submitCreate(conn, p, s, d.pending)
+		r.submitCreate(conn, p, s, d.pending, d.transition)
 	}
 	if ids := carryingTag(d.plan.terminate, obs.snap.Project(uint(p.Status.ProjectID)), obs.identity); len(ids) > 0 {
 		if err := r.terminate(ctx, conn, p, s, ids); err != nil {

@@ -22,13 +22,16 @@ func (c ClippedRecorder) Eventf(regarding, related runtime.Object, eventtype, re
 	c.EventRecorder.Eventf(regarding, related, eventtype, reason, action, "%s", Clip(fmt.Sprintf(note, args...), MaxEventNote))
 }
 
-// RecordTransition emits one event when what a user reads changes (SummaryReason), never on a
-// poll that changes nothing: the new STATUS reason with the health's message, or, when only
-// Ready's reason changed under it, Ready's reason and message.
-func RecordTransition(rec events.EventRecorder, o runtime.Object, before string, conds []metav1.Condition, h Health) {
+// Transition is the event that tells a change of what a user reads.
+type Transition struct{ Type, Reason, Note string }
+
+// TransitionOf says which event tells the change from before (a SummaryReason) to conds, or nil
+// on a poll that changes nothing a user reads: the new STATUS reason with the health's message,
+// or, when only Ready's reason changed under it, Ready's reason and message.
+func TransitionOf(before string, conds []metav1.Condition, h Health) *Transition {
 	after := SummaryReason(conds)
 	if after == before {
-		return
+		return nil
 	}
 	kind := func(warning bool) string {
 		if warning {
@@ -38,9 +41,20 @@ func RecordTransition(rec events.EventRecorder, o runtime.Object, before string,
 	}
 	beforeStatus, _, _ := strings.Cut(before, "/")
 	if status := infrav1.StatusReason(conds); status != beforeStatus {
-		rec.Eventf(o, nil, kind(h.Warning()), status, "Reconcile", "%s", h.Message)
-		return
+		return &Transition{Type: kind(h.Warning()), Reason: status, Note: h.Message}
 	}
 	ready := FindCondition(conds, infrav1.ConditionReady)
-	rec.Eventf(o, nil, kind(h.Warning() && h.Reason == ready.Reason), ready.Reason, "Reconcile", "%s", ready.Message)
+	return &Transition{Type: kind(h.Warning() && h.Reason == ready.Reason), Reason: ready.Reason, Note: ready.Message}
+}
+
+// Tell records t, if there is one, about o.
+func (t *Transition) Tell(rec events.EventRecorder, o runtime.Object, action string) {
+	if t != nil {
+		rec.Eventf(o, nil, t.Type, t.Reason, action, "%s", t.Note)
+	}
+}
+
+// RecordTransition emits one event when what a user reads changes (see TransitionOf).
+func RecordTransition(rec events.EventRecorder, o runtime.Object, before string, conds []metav1.Condition, h Health) {
+	TransitionOf(before, conds, h).Tell(rec, o, "Reconcile")
 }
