@@ -113,8 +113,8 @@ func (b *bench) convergence(ctx context.Context, name string, n int, o runOpts) 
 	cp0 := controlPlaneCPU()
 	kube0 := b.scrapeKube(ctx)
 	if c.pprofDir != "" {
-		go mgr.profile(c.pprofDir, name, "profile", 20)
-		go b.apiserverProfile(ctx, c.pprofDir, name, 20)
+		go mgr.profile(c.pprofDir, name, "profile", c.pprofSeconds)
+		go b.apiserverProfile(ctx, c.pprofDir, name, c.pprofSeconds)
 	}
 
 	// Apply every set at once, as `kubectl apply -f dir/` with many files would.

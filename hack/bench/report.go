@@ -358,6 +358,7 @@ func targets(res *Results) []target {
 			fmt.Sprintf("p50 %.1f s, max %.1f s over %d; Ready again: p50 %.1f s, max %.1f s", d.DegradedP50, d.DegradedMax, len(d.Samples), d.ReadyP50, d.ReadyMax),
 			d.DegradedMax <= limit.Seconds()})
 	}
+	out = append(out, floorTargets(res)...)
 	out = append(out, scaleTargets(res)...)
 	worst := 0.0
 	var runs []string

@@ -68,6 +68,8 @@ type Settings struct {
 	DriftSamples        int      `json:"drift_samples,omitempty"`
 	ForeignInstances    []int    `json:"foreign_instances,omitempty"`
 	ForeignSets         int      `json:"foreign_sets,omitempty"`
+	// ScrapeInterval: how often the harness reads the manager's /metrics during a run.
+	ScrapeInterval string `json:"metrics_scrape_interval,omitempty"`
 }
 
 func settingsOf(c *config) Settings {
@@ -78,7 +80,7 @@ func settingsOf(c *config) Settings {
 		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
 		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers,
 		CappedSizes: c.cappedSizes, TasksPerSecond: c.tasksPerSecond, DriftSamples: c.driftSamples,
-		ForeignInstances: c.foreignCounts, ForeignSets: c.foreignSets}
+		ForeignInstances: c.foreignCounts, ForeignSets: c.foreignSets, ScrapeInterval: c.scrapeEvery.String()}
 }
 
 // Convergence is one "apply N sets at once until all are Ready" run.
@@ -137,6 +139,9 @@ type RunResult struct {
 	TalisServingSeconds    map[string]float64 `json:"talis_serving_seconds_by_route,omitempty"`
 	Manager                usage              `json:"manager"`
 	ControlPlaneCPUSeconds map[string]float64 `json:"control_plane_cpu_seconds,omitempty"`
+	// IntentLatency (Kubernetes floor): a set's create request left the harness → its intent
+	// was written, the earliest moment a crash-safe operator may send the create.
+	IntentLatency *Latency `json:"apply_to_intent_written,omitempty"`
 }
 
 func (r *RunResult) setCalls(byRoute map[string]int64, n int) {
