@@ -76,7 +76,7 @@ type config struct {
 	pprofDir string
 	// pprofSeconds: how long the CPU profiles of a convergence run last, from its apply.
 	pprofSeconds int
-	keep     bool
+	keep         bool
 
 	jsonOut, mdOut, pngOut string
 	fromJSON               string
