@@ -42,7 +42,7 @@ var _ = Describe("TalisInstanceSet", func() {
 		}
 		Expect(condition(got, infrav1.ConditionReconciling).Status).To(BeEquivalentTo("False"))
 		Expect(condition(got, infrav1.ConditionStalled).Status).To(BeEquivalentTo("False"))
-		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("Created 3 instance(s)"))
+		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 5*time.Second, 100*time.Millisecond).Should(ContainSubstring("reated 3 instance(s) in Talis (attempt 1)"), "a create is told in an Event, with or without the transition it causes")
 	})
 
 	It("scales up and down, removing named, then not-ready, then newest instances", func() {

@@ -108,6 +108,6 @@ var _ = Describe("A set at the CRD's maxima", func() {
 		Expect(surged).To(BeTrue(), "an intent to create the whole surge was stored: %v", intents)
 		// events.k8s.io refuses notes over 1 KB: an event listing every ID would be dropped.
 		Eventually(func() string { return joined(eventsFor(ns, "web")) }, 30*time.Second).
-			Should(MatchRegexp(`Created 500 instance\(s\) in Talis \(attempt \d+\): [0-9,]+,… and 490 more`))
+			Should(MatchRegexp(`[Cc]reated 500 instance\(s\) in Talis \(attempt \d+\): [0-9,]+,… and 490 more`))
 	})
 })
