@@ -45,10 +45,14 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := SetupIndexes(context.Background(), mgr); err != nil {
 		return fmt.Errorf("indexing TalisInstanceSets and TalisProjects: %w", err)
 	}
+	events, err := newManagerEventSender(mgr)
+	if err != nil {
+		return fmt.Errorf("setting up events: %w", err)
+	}
 	verifier := &claims.Verifier{Conns: cfg.Conns}
 	if err := (&project.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisproject-controller")},
+		Recorder: events.recorder("talisproject-controller"),
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Claims: verifier,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the TalisProject controller: %w", err)
@@ -56,7 +60,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	verdicts := &shared.OutputsVerdicts{}
 	sets := &instanceset.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(),
-		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisinstanceset-controller")},
+		Recorder: events.recorder("talisinstanceset-controller"),
 		Conns:    cfg.Conns, Observer: cfg.Observer, Timing: cfg.Timing, Hook: cfg.Hook, Outputs: verdicts,
 		Claims: verifier,
 	}
@@ -66,7 +70,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	verdicts.Wake = sets.Wake
 	if err := (&outputs.Reconciler{
 		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Scheme: mgr.GetScheme(),
-		Recorder: shared.ClippedRecorder{EventRecorder: mgr.GetEventRecorder("talisinstanceset-outputs")},
+		Recorder: events.recorder("talisinstanceset-outputs"),
 		Verdicts: verdicts, Recheck: cfg.Timing.ErrorRetry,
 	}).SetupWithManager(mgr, cfg.Concurrency); err != nil {
 		return fmt.Errorf("setting up the outputs controller: %w", err)
