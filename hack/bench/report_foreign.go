@@ -71,12 +71,10 @@ func foreignSection(p func(string, ...any), res *Results) {
 	// The compressed drift poll can ask for lists faster than big lists are served; at the
 	// defaults the poll alone makes one list per drift interval, each as big as measured.
 	row("steady: instance-list bytes per hour at the defaults (bytes per list × one list per drift interval)", func(r ForeignRun) string {
-		s := st(r)
-		calls := s.CallsPerHourByRoute[listRoute] / s.Extrapolation
-		if calls == 0 {
-			return "–"
+		if b := listBytesPerHourAtDefaults(st(r)); b > 0 {
+			return bytesOf(b)
 		}
-		return bytesOf(s.BytesPerHourByRoute[listRoute] / calls * float64(time.Hour/defaultDriftInterval) / s.Extrapolation)
+		return "–"
 	})
 	row("steady: manager CPU per hour (s)", func(r ForeignRun) string { return fmt.Sprintf("%.1f", st(r).ManagerCPUSecondsPerHour) })
 	row("steady: emulator time serving lists in the window (s)", func(r ForeignRun) string {
@@ -121,4 +119,15 @@ func bytesOf(b float64) string {
 		return fmt.Sprintf("%.1f KiB", b/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", b)
+}
+
+// listBytesPerHourAtDefaults is what the drift poll's lists weigh in an hour at the default
+// interval: the compressed clocks can ask for big lists faster than they are served, so the
+// window's bytes per list count, not its number of lists. 0 if the window made no list.
+func listBytesPerHourAtDefaults(s Steady) float64 {
+	calls := s.CallsPerHourByRoute[listRoute] / s.Extrapolation
+	if calls == 0 {
+		return 0
+	}
+	return s.BytesPerHourByRoute[listRoute] / calls * float64(time.Hour/defaultDriftInterval) / s.Extrapolation
 }

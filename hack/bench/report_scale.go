@@ -97,7 +97,7 @@ func floorTargets(res *Results) []target {
 	}
 	for _, cv := range all {
 		fl := cv.Floor
-		if fl == nil || fl.WallSeconds <= 0 {
+		if fl == nil || fl.WallSeconds <= 0 || cv.N < 1000 { // issue 24 sets no floor target below 1,000 sets
 			continue
 		}
 		limit := 1.15
@@ -127,6 +127,10 @@ func floorTargets(res *Results) []target {
 			ratio := r.Convergence.Operator.WallSeconds / base
 			out = append(out, target{fmt.Sprintf("%d foreign instances: N=%d time to all Ready within 1.2× of none", r.ForeignInstances, f.Sets),
 				fmt.Sprintf("%.2f× (%.1f s vs %.1f s)", ratio, r.Convergence.Operator.WallSeconds, base), ratio <= 1.2})
+			if none, with := listBytesPerHourAtDefaults(f.Runs[0].Steady), listBytesPerHourAtDefaults(r.Steady); none > 0 && with > 0 {
+				out = append(out, target{fmt.Sprintf("%d foreign instances: steady instance-list bytes per hour per endpoint do not grow with them (within 1.2× of none)", r.ForeignInstances),
+					fmt.Sprintf("%.0f× (%s vs %s)", with/none, bytesOf(with), bytesOf(none)), with/none <= 1.2})
+			}
 		}
 	}
 	return out
