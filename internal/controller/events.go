@@ -28,10 +28,12 @@ import (
 // objects' resourceVersion is part of what makes two events the same, so the operator's
 // events, told on changes, are hardly ever repeats.
 const (
-	eventWorkers = 4
-	// eventQueue events wait for a worker; beyond them (and client-go's own queue of 1,000),
-	// the recorder drops events rather than block a reconcile.
-	eventQueue = 1000
+	eventWorkers = 8
+	// eventQueue events wait for a worker: a burst of 5,000 new sets tells 5,000 Creating
+	// events faster than a busy API server takes them. Beyond them (and client-go's own
+	// queue of 1,000), the recorder drops events rather than block a reconcile. A waiting
+	// event is ~1 KiB, and only held until sent.
+	eventQueue = 16384
 	// rememberedEvents are the most events kept to fold repeats into, each for seriesWindow.
 	rememberedEvents = 4096
 	seriesWindow     = 6 * time.Minute
