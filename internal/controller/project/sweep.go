@@ -72,11 +72,25 @@ func (r *Reconciler) sweep(ctx context.Context, conn *talisconn.Connection, p *i
 			ps.armFrom = now
 		}
 		notBefore = ps.armFrom
+	} else if !ps.askedFrom.IsZero() && ps.askedFrom.Before(notBefore) {
+		// Judged by now - every again, a list slower than every would never do: each wake
+		// would ask for another list and another project.get, for as long as lists are slow.
+		notBefore = ps.askedFrom
 	}
 	r.sweeps.mu.Unlock()
 
 	log := ctrl.LoggerFrom(ctx)
 	snap, err := r.Observer.GetProject(conn.Key, conn.Client, uint(p.Status.ProjectID), notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
+	r.sweeps.mu.Lock()
+	switch {
+	case errors.Is(err, observer.ErrPending):
+		if ps.askedFrom.IsZero() {
+			ps.askedFrom = notBefore
+		}
+	default:
+		ps.askedFrom = time.Time{}
+	}
+	r.sweeps.mu.Unlock()
 	if err != nil {
 		if !errors.Is(err, observer.ErrPending) {
 			log.V(1).Info("sweep: no instance list", "error", err.Error()) // the sets report it

@@ -24,7 +24,11 @@ type projectSweep struct {
 	endpoint string
 	api      observer.Lister
 	armFrom  time.Time // when this process began recording status.sweepAfterID: its list starts later
-	tracker  strayTracker
+	// askedFrom is the notBefore of a list the sweep asked for and has not had yet: the list
+	// that wakes the project for it is recent enough, however long the reconcile took to get
+	// back here (its project.get waits on the Talis client's rate limit).
+	askedFrom time.Time
+	tracker   strayTracker
 }
 
 type knownName struct {
