@@ -82,13 +82,10 @@ func (r *Reconciler) sweep(ctx context.Context, conn *talisconn.Connection, p *i
 	log := ctrl.LoggerFrom(ctx)
 	snap, err := r.Observer.GetProject(conn.Key, conn.Client, uint(p.Status.ProjectID), notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
 	r.sweeps.mu.Lock()
-	switch {
-	case errors.Is(err, observer.ErrPending):
-		if ps.askedFrom.IsZero() {
-			ps.askedFrom = notBefore
-		}
-	default:
+	if !errors.Is(err, observer.ErrPending) {
 		ps.askedFrom = time.Time{}
+	} else if ps.askedFrom.IsZero() {
+		ps.askedFrom = notBefore
 	}
 	r.sweeps.mu.Unlock()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
@@ -64,16 +65,10 @@ func TestASweepTakesTheListItAskedFor(t *testing.T) {
 	conn := &talisconn.Connection{Key: "endpoint", Client: api, OwnerID: talis.AdminOwnerID}
 
 	r.sweep(ctx, conn, p) // no list yet: it asks for one
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := obs.GetProject(conn.Key, api, proj.ID, time.Time{}, "test", nil); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sweep's list did not arrive")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(func() error {
+		_, err := obs.GetProject(conn.Key, api, proj.ID, time.Time{}, "test", nil)
+		return err
+	}, 10*time.Second, 10*time.Millisecond).Should(gomega.Succeed(), "the sweep's list did not arrive")
 	if n := emu.Stats().Requests[listRoute]; n != 1 {
 		t.Fatalf("%d lists, want the one the sweep asked for", n)
 	}
