@@ -18,7 +18,7 @@ import (
 type Snapshot struct {
 	// StartedAt is when the list call was sent: everything created before it is in the snapshot.
 	StartedAt time.Time
-	byProject map[uint][]*talis.Instance
+	byProject map[uint][]*Instance
 	// projects are the projects whose rows are kept, those the operator's objects asked for
 	// when the call was sent; nil keeps every row. Talis's list holds every owner's instances
 	// and cannot be narrowed safely (see docs/benchmarks.md): other people's rows are dropped
@@ -28,10 +28,30 @@ type Snapshot struct {
 	endpoint string // key of the endpoint, for errors
 	rows     int
 	maxRows  int
+
+	// slab holds the kept rows, allocated a block at a time; lastTags lets the rows of one
+	// create, listed side by side with the same tags, share one copy of them.
+	slab     []Instance
+	lastTags []string
 }
 
+// Instance is what a snapshot keeps of a listed row: the fields the reconcilers read. Two
+// snapshots of every instance of an endpoint are alive while a list replaces the last one,
+// and a whole talis.Instance is mostly timestamps, volumes and sizes nobody reads here.
+type Instance struct {
+	ID                 uint
+	ProjectID          uint
+	ProviderInstanceID int
+	Name               string
+	PublicIP           string
+	Status             talis.InstanceStatus
+	Tags               []string
+}
+
+const slabRows = 256
+
 func newSnapshot(startedAt time.Time, endpoint string, maxRows int, projects map[uint]bool) *Snapshot {
-	return &Snapshot{StartedAt: startedAt, byProject: map[uint][]*talis.Instance{}, endpoint: endpoint, maxRows: maxRows, projects: projects}
+	return &Snapshot{StartedAt: startedAt, byProject: map[uint][]*Instance{}, endpoint: endpoint, maxRows: maxRows, projects: projects}
 }
 
 // Covers reports whether the snapshot kept the rows of a project: only then does an instance
@@ -52,16 +72,16 @@ func (s *Snapshot) add(in *talis.Instance) error {
 			"it does not answer like Talis, or holds more instances than the operator is built for", s.endpoint, s.maxRows)
 	}
 	s.rows++
-	s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], compact(in))
+	s.byProject[in.ProjectID] = append(s.byProject[in.ProjectID], s.compact(in))
 	return nil
 }
 
 // Project returns the live instances of a project, none for a project the snapshot does not
 // cover (Covers). Callers must not modify them.
-func (s *Snapshot) Project(projectID uint) []*talis.Instance { return s.byProject[projectID] }
+func (s *Snapshot) Project(projectID uint) []*Instance { return s.byProject[projectID] }
 
 // Bounds on what a snapshot keeps of one row. The reconcilers record at most 64 bytes of a
-// name, 45 of an IP and 128 of a provider id, and match instances by tags of at most 128
+// name and 45 of an IP, and match instances by tags of at most 128
 // bytes (a set's own tags and the operator's); 40 tags is the most a set gives an instance
 // (32 in its spec, the operator's few).
 const (
@@ -70,14 +90,16 @@ const (
 	maxTags       = 64
 )
 
-// compact keeps the fields the reconcilers read: a snapshot of every instance of an endpoint
-// is held between list calls, and volumes, sizes and timestamps are most of a row. Strings
-// beyond the bounds above are cut (and copied, so the long original is not kept alive); tags
-// beyond them are dropped, as they can be no set's.
-func compact(in *talis.Instance) *talis.Instance {
-	return &talis.Instance{ID: in.ID, OwnerID: in.OwnerID, ProjectID: in.ProjectID, Name: clip(in.Name),
-		ProviderID: clip(in.ProviderID), ProviderInstanceID: in.ProviderInstanceID, PublicIP: clip(in.PublicIP),
-		Tags: keptTags(in.Tags), Status: status(in.Status), CreatedAt: in.CreatedAt}
+// compact keeps the fields the reconcilers read. Strings beyond the bounds above are cut (and
+// copied, so the long original is not kept alive); tags beyond them are dropped, as they can be
+// no set's.
+func (s *Snapshot) compact(in *talis.Instance) *Instance {
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]Instance, 0, slabRows)
+	}
+	s.slab = append(s.slab, Instance{ID: in.ID, ProjectID: in.ProjectID, ProviderInstanceID: in.ProviderInstanceID,
+		Name: clip(in.Name), PublicIP: clip(in.PublicIP), Status: status(in.Status), Tags: s.keptTags(in.Tags)})
+	return &s.slab[len(s.slab)-1]
 }
 
 func clip(s string) string {
@@ -87,24 +109,28 @@ func clip(s string) string {
 	return strings.Clone(s[:maxFieldBytes])
 }
 
-func keptTags(tags []string) []string {
-	n := 0
+func (s *Snapshot) keptTags(tags []string) []string {
+	n, same := 0, s.lastTags != nil
 	for _, t := range tags {
-		if len(t) <= maxTagBytes {
+		if keptTag(t, n) {
+			same = same && n < len(s.lastTags) && s.lastTags[n] == t
 			n++
 		}
 	}
-	if n == len(tags) && n <= maxTags {
-		return tags
+	if same && n == len(s.lastTags) {
+		return s.lastTags
 	}
-	kept := make([]string, 0, min(n, maxTags))
+	kept := make([]string, 0, n)
 	for _, t := range tags {
-		if len(t) <= maxTagBytes && len(kept) < maxTags {
+		if keptTag(t, len(kept)) {
 			kept = append(kept, t)
 		}
 	}
+	s.lastTags = kept
 	return kept
 }
+
+func keptTag(t string, keptSoFar int) bool { return len(t) <= maxTagBytes && keptSoFar < maxTags }
 
 // status shares one string per known status instead of keeping one per row.
 func status(s talis.InstanceStatus) talis.InstanceStatus {

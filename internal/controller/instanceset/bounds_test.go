@@ -9,13 +9,14 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
 func TestObservedStringsAreClippedToTheCRDBounds(t *testing.T) {
 	g := NewWithT(t)
 	var in infrav1.TalisInstance
-	observeInto(&in, &talis.Instance{ID: 1, Name: strings.Repeat("n", 300), Status: talis.InstanceStatus(strings.Repeat("s", 30)),
+	observeInto(&in, &observer.Instance{ID: 1, Name: strings.Repeat("n", 300), Status: talis.InstanceStatus(strings.Repeat("s", 30)),
 		PublicIP: strings.Repeat("1", 60)}, t0)
 	g.Expect(in.Name).To(HaveLen(64))
 	g.Expect(in.State).To(HaveLen(16))

@@ -9,6 +9,7 @@ import (
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/internal/metrics"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -157,7 +158,8 @@ func instancesFromCreate(created []*talis.Instance, pc *infrav1.PendingCreate, n
 	for _, in := range created {
 		inst := infrav1.TalisInstance{ID: int64(in.ID), CreateAttempt: pc.Attempt, TemplateHash: pc.TemplateHash,
 			CreatedAt: &metav1.Time{Time: now}}
-		observeInto(&inst, in, now)
+		observeInto(&inst, &observer.Instance{ID: in.ID, ProjectID: in.ProjectID, ProviderInstanceID: in.ProviderInstanceID,
+			Name: in.Name, PublicIP: in.PublicIP, Status: in.Status}, now)
 		out = append(out, inst)
 	}
 	return out

@@ -199,7 +199,7 @@ type projectView struct {
 	tagged map[string][]int64 // set identity → IDs
 }
 
-func viewProject(live []*talis.Instance) projectView {
+func viewProject(live []*observer.Instance) projectView {
 	pv := projectView{live: map[int64]instanceView{}, tagged: map[string][]int64{}}
 	for _, in := range live {
 		pv.live[int64(in.ID)] = instanceView{state: string(in.Status), ip: in.PublicIP}

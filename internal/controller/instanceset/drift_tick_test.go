@@ -66,18 +66,18 @@ func TestDriftTickComparesAListStartedAfterIt(t *testing.T) {
 func TestProjectViewSeesUnknownInstancesTaggedForTheSet(t *testing.T) {
 	ready := string(talis.InstanceStatusReady)
 	ws := watchedSet{identity: "web", instances: map[int64]instanceView{1: {state: ready}}}
-	tagged := func(id uint, identity string) *talis.Instance {
-		return &talis.Instance{ID: id, Status: talis.InstanceStatusReady, Tags: creates.Tags(identity, 1, "h", nil)}
+	tagged := func(id uint, identity string) *observer.Instance {
+		return &observer.Instance{ID: id, Status: talis.InstanceStatusReady, Tags: creates.Tags(identity, 1, "h", nil)}
 	}
 	cases := []struct {
 		name string
-		live []*talis.Instance
+		live []*observer.Instance
 		want bool
 	}{
-		{"as expected", []*talis.Instance{tagged(1, "web")}, false},
-		{"a neighbour's and an untagged instance", []*talis.Instance{tagged(1, "web"), tagged(2, "db"), {ID: 3, Status: talis.InstanceStatusReady}}, false},
-		{"a late arrival", []*talis.Instance{tagged(1, "web"), tagged(4, "web")}, true},
-		{"gone", []*talis.Instance{tagged(2, "db")}, true},
+		{"as expected", []*observer.Instance{tagged(1, "web")}, false},
+		{"a neighbour's and an untagged instance", []*observer.Instance{tagged(1, "web"), tagged(2, "db"), {ID: 3, Status: talis.InstanceStatusReady}}, false},
+		{"a late arrival", []*observer.Instance{tagged(1, "web"), tagged(4, "web")}, true},
+		{"gone", []*observer.Instance{tagged(2, "db")}, true},
 	}
 	for _, c := range cases {
 		if got := viewProject(c.live).contradicts(ws); got != c.want {

@@ -276,7 +276,7 @@ func (r *Reconciler) terminate(ctx context.Context, conn *talisconn.Connection, 
 // carryingTag keeps the IDs the snapshot lists in the set's Talis project with the set's
 // identity tag. Status entries can be written by others than the operator: an ID is terminated
 // only once Talis shows it is the set's. One not listed is retried with the next terminates.
-func carryingTag(ids []int64, listed []*talis.Instance, identity string) []int64 {
+func carryingTag(ids []int64, listed []*observer.Instance, identity string) []int64 {
 	ours := map[int64]bool{}
 	for _, in := range listed {
 		if o, ok := creates.ParseOwnership(in.Tags); ok && o.Identity == identity {

@@ -5,14 +5,14 @@ import (
 	"testing"
 
 	"github.com/talis-operator/talis-operator/internal/creates"
-	"github.com/talis-operator/talis-operator/pkg/talis"
+	"github.com/talis-operator/talis-operator/internal/observer"
 )
 
 // Status entries can be written by others: only IDs Talis lists with the set's tag are
 // terminated.
 func TestTerminatesOnlyInstancesCarryingTheSetsTag(t *testing.T) {
 	ours, theirs := creates.Identity("c", "ns", "web"), creates.Identity("c", "victim", "web")
-	listed := []*talis.Instance{
+	listed := []*observer.Instance{
 		{ID: 1, Tags: creates.Tags(ours, 1, "h", nil)},
 		{ID: 2, Tags: creates.Tags(theirs, 1, "h", nil)},
 		{ID: 3, Tags: []string{"made-outside"}},

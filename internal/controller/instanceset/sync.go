@@ -10,6 +10,7 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
@@ -36,10 +37,10 @@ type syncResult struct {
 // recorded no longer has it, and after a terminate, only once the instance's create can no longer
 // bring it back: a stale snapshot can delay what the operator learns, never make it create again
 // or lose track of an instance.
-func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live []*talis.Instance,
+func syncWithSnapshot(st *infrav1.TalisInstanceSetStatus, identity string, live []*observer.Instance,
 	snapStart time.Time, w creates.Window, wr watchRule) syncResult {
 	res := syncResult{watch: wr}
-	mine := map[int64]*talis.Instance{}
+	mine := map[int64]*observer.Instance{}
 	owners := map[int64]creates.Ownership{}
 	attempts := map[int64]bool{}
 	for _, in := range live {
@@ -212,7 +213,7 @@ func missing(inst *infrav1.TalisInstance, snapStart time.Time, wr watchRule, res
 	return end.IsZero() || !snapStart.After(end.Add(creates.TimestampPrecision))
 }
 
-func observeInto(inst *infrav1.TalisInstance, in *talis.Instance, seen time.Time) {
+func observeInto(inst *infrav1.TalisInstance, in *observer.Instance, seen time.Time) {
 	// Clipped to the CRD's bounds: a longer value from Talis would fail every status write.
 	inst.Name = shared.Clip(in.Name, 64)
 	inst.State = shared.Clip(string(in.Status), 16)

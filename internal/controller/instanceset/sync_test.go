@@ -10,6 +10,7 @@ import (
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
@@ -21,8 +22,8 @@ func TestSyncWithSnapshot(t *testing.T) {
 	const settle = 30 * time.Second
 	id := creates.Identity("", "ns", "web")
 	at := func(d time.Duration) *metav1.Time { return &metav1.Time{Time: t0.Add(d)} }
-	live := func(iid uint, attempt int64, state talis.InstanceStatus) *talis.Instance {
-		return &talis.Instance{ID: iid, Status: state, Tags: creates.Tags(id, attempt, "h", nil)}
+	live := func(iid uint, attempt int64, state talis.InstanceStatus) *observer.Instance {
+		return &observer.Instance{ID: iid, Status: state, Tags: creates.Tags(id, attempt, "h", nil)}
 	}
 	pending := func(attempt int64) *infrav1.PendingCreate {
 		return &infrav1.PendingCreate{Attempt: attempt, Count: 1, RequestedAt: metav1.Time{Time: t0}}
@@ -37,7 +38,7 @@ func TestSyncWithSnapshot(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		st    infrav1.TalisInstanceSetStatus
-		live  []*talis.Instance
+		live  []*observer.Instance
 		start time.Duration // snapshot start after t0
 		want  want
 		// the watch rule: create tasks read, or how long a hidden create may run
@@ -46,7 +47,7 @@ func TestSyncWithSnapshot(t *testing.T) {
 	}{{
 		name: "pending create found by tag",
 		st:   infrav1.TalisInstanceSetStatus{LastCreateAttempt: 1, PendingCreate: pending(1)},
-		live: []*talis.Instance{live(5, 1, talis.InstanceStatusPending)}, start: time.Second,
+		live: []*observer.Instance{live(5, 1, talis.InstanceStatusPending)}, start: time.Second,
 		want: want{ids: []int64{5}, confirmed: true, lastAttempt: 1},
 	}, {
 		name:  "pending create not found while it may still land",
@@ -61,18 +62,18 @@ func TestSyncWithSnapshot(t *testing.T) {
 	}, {
 		name:  "instances of another set are ignored",
 		st:    infrav1.TalisInstanceSetStatus{LastCreateAttempt: 1},
-		live:  []*talis.Instance{{ID: 9, Tags: creates.Tags(creates.Identity("", "ns", "other"), 1, "h", nil)}},
+		live:  []*observer.Instance{{ID: 9, Tags: creates.Tags(creates.Identity("", "ns", "other"), 1, "h", nil)}},
 		start: time.Minute,
 		want:  want{lastAttempt: 1},
 	}, {
 		name:  "a new set adopts a predecessor's instances and continues its attempt numbers",
-		live:  []*talis.Instance{live(3, 4, talis.InstanceStatusReady)},
+		live:  []*observer.Instance{live(3, 4, talis.InstanceStatusReady)},
 		start: time.Minute,
 		want:  want{ids: []int64{3}, adopted: []int64{3}, lastAttempt: 4},
 	}, {
 		name:  "an attempt already given up on arrives late and is counted",
 		st:    infrav1.TalisInstanceSetStatus{LastCreateAttempt: 3, Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "ready"}}},
-		live:  []*talis.Instance{live(1, 1, talis.InstanceStatusReady), live(8, 2, talis.InstanceStatusPending)},
+		live:  []*observer.Instance{live(1, 1, talis.InstanceStatusReady), live(8, 2, talis.InstanceStatusPending)},
 		start: time.Minute,
 		want:  want{ids: []int64{1, 8}, late: []int64{8}, lastAttempt: 3},
 	}, {
@@ -179,14 +180,14 @@ func TestSyncWithSnapshot(t *testing.T) {
 		name: "brought back after its worker was judged gone: terminate again, and read its task again",
 		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
 			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second), CreateTask: "running", CreateTaskSeenAt: at(21 * time.Second)}}},
-		live:  []*talis.Instance{live(1, 1, talis.InstanceStatusCreated)},
+		live:  []*observer.Instance{live(1, 1, talis.InstanceStatusCreated)},
 		tasks: true, start: 25 * time.Second,
 		want: want{ids: []int64{1}, undone: []int64{1}},
 	}, {
 		name: "brought back by its create: terminate again",
 		st: infrav1.TalisInstanceSetStatus{Instances: []infrav1.TalisInstance{{ID: 1, CreatedAt: at(0), State: "terminated",
 			TerminatingSince: at(10 * time.Second), TerminateRequestedAt: at(10 * time.Second), TerminatedAt: at(20 * time.Second)}}},
-		live:  []*talis.Instance{live(1, 1, talis.InstanceStatusReady)},
+		live:  []*observer.Instance{live(1, 1, talis.InstanceStatusReady)},
 		start: 25 * time.Second,
 		want:  want{ids: []int64{1}, undone: []int64{1}},
 	}} {

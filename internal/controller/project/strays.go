@@ -11,6 +11,7 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
@@ -73,7 +74,7 @@ func setIdentity(tags []string) (string, bool) {
 }
 
 // candidates are the strays among a project's live instances, in ID order.
-func (v sweepView) candidates(live []*talis.Instance) []candidate {
+func (v sweepView) candidates(live []*observer.Instance) []candidate {
 	var out []candidate
 	for _, in := range live {
 		if int64(in.ID) <= v.after || in.Status == talis.InstanceStatusTerminated {
@@ -264,7 +265,7 @@ func (t *strayTracker) liveIDs() []int64 {
 // pruneOrphaned drops the entries of status.orphanedSets that protect nothing any more: a set
 // of the same identity has taken its instances over (it has instances or create attempts of its
 // own), or a list that started OrphanRecordKeep after the entry shows none of them live.
-func pruneOrphaned(st *infrav1.TalisProjectStatus, live []*talis.Instance, start time.Time, sets []infrav1.TalisInstanceSet) {
+func pruneOrphaned(st *infrav1.TalisProjectStatus, live []*observer.Instance, start time.Time, sets []infrav1.TalisInstanceSet) {
 	if len(st.OrphanedSets) == 0 {
 		return
 	}
@@ -295,7 +296,7 @@ func pruneOrphaned(st *infrav1.TalisProjectStatus, live []*talis.Instance, start
 }
 
 // highestID is the highest ID among live instances; 0 when there are none.
-func highestID(live []*talis.Instance) int64 {
+func highestID(live []*observer.Instance) int64 {
 	var top int64
 	for _, in := range live {
 		top = max(top, int64(in.ID))

@@ -12,12 +12,13 @@ import (
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 	"github.com/talis-operator/talis-operator/internal/controller/shared"
 	"github.com/talis-operator/talis-operator/internal/creates"
+	"github.com/talis-operator/talis-operator/internal/observer"
 	"github.com/talis-operator/talis-operator/internal/talisconn"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 )
 
-func tagged(id uint, identity string, status talis.InstanceStatus) *talis.Instance {
-	return &talis.Instance{ID: id, Status: status, Tags: creates.Tags(identity, 1, "tpl", []string{"team:a"})}
+func tagged(id uint, identity string, status talis.InstanceStatus) *observer.Instance {
+	return &observer.Instance{ID: id, Status: status, Tags: creates.Tags(identity, 1, "tpl", []string{"team:a"})}
 }
 
 func TestSetIdentityTakesOnlyTheOperatorsTags(t *testing.T) {
@@ -41,9 +42,9 @@ func TestSetIdentityTakesOnlyTheOperatorsTags(t *testing.T) {
 func TestCandidatesLeaveProtectedOrphanedAndOlderInstancesAlone(t *testing.T) {
 	g := NewWithT(t)
 	gone, set, orphan := creates.Identity("c", "ns", "gone"), creates.Identity("c", "ns", "web"), creates.Identity("c", "ns", "kept")
-	outside := &talis.Instance{ID: 20, Status: talis.InstanceStatusReady, Tags: []string{creates.TagSetPrefix + gone}}
+	outside := &observer.Instance{ID: 20, Status: talis.InstanceStatusReady, Tags: []string{creates.TagSetPrefix + gone}}
 	v := sweepView{after: 10, protected: map[string]bool{set: true}, orphaned: map[string]bool{orphan: true}}
-	got := v.candidates([]*talis.Instance{
+	got := v.candidates([]*observer.Instance{
 		tagged(5, gone, talis.InstanceStatusReady), // at or below sweepAfterID: may be a predecessor's
 		tagged(12, set, talis.InstanceStatusReady), // its set exists
 		tagged(13, orphan, talis.InstanceStatusReady),
@@ -145,7 +146,7 @@ func TestPruneOrphanedKeepsWhatStillProtects(t *testing.T) {
 	}}
 	again := infrav1.TalisInstanceSet{Status: infrav1.TalisInstanceSetStatus{Identity: takenOver, LastCreateAttempt: 1}}
 	notYet := infrav1.TalisInstanceSet{Status: infrav1.TalisInstanceSetStatus{Identity: recent}}
-	pruneOrphaned(st, []*talis.Instance{tagged(7, running, talis.InstanceStatusReady)}, t0, []infrav1.TalisInstanceSet{again, notYet})
+	pruneOrphaned(st, []*observer.Instance{tagged(7, running, talis.InstanceStatusReady)}, t0, []infrav1.TalisInstanceSet{again, notYet})
 	var kept []string
 	for _, e := range st.OrphanedSets {
 		kept = append(kept, e.Identity)
