@@ -22,6 +22,7 @@ func CacheOptions(namespaces []string) cache.Options {
 		DefaultTransform: cache.TransformStripManagedFields(),
 		ByObject:         CacheByObject(),
 	}
+	opts.ByObject[&infrav1.TalisInstanceSet{}] = cache.ByObject{Transform: newInterner().compactCachedSet}
 	opts.ByObject[&corev1.Secret{}] = cache.ByObject{Label: labels.SelectorFromSet(labels.Set{infrav1.CredentialsLabel: "true"})}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}

@@ -1,6 +1,7 @@
 package instanceset
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -19,14 +20,17 @@ type setMemory struct {
 	pollInterval time.Duration
 	// superseded are the resourceVersions this process wrote over since the cache last caught
 	// up. The cache never goes back, so a cached version among them is older than this
-	// process's own last write, and any other version is not.
-	superseded map[string]bool
+	// process's own last write, and any other version is not. A few are kept (a slice, not a
+	// map: every set holds one after its last write): forgetting one only costs a conflict.
+	superseded []string
 	// lastWrite is when status was last written, to space out writes that only add detail.
 	lastWrite time.Time
 	// toldDeleteInstances is the misread delete-instances value last warned about: told once,
 	// not at every poll.
 	toldDeleteInstances *string
 }
+
+const maxSuperseded = 4
 
 // memory holds a setMemory per set, made on first use and dropped in one place (forget).
 type memory struct {
@@ -103,10 +107,10 @@ func (m *memory) steady(key client.ObjectKey) {
 // wroteOver records a write of the set by this process that replaced resourceVersion oldRV.
 func (m *memory) wroteOver(key client.ObjectKey, oldRV string) {
 	m.with(key, func(sm *setMemory) {
-		if sm.superseded == nil {
-			sm.superseded = map[string]bool{}
+		if len(sm.superseded) == maxSuperseded {
+			sm.superseded = sm.superseded[1:]
 		}
-		sm.superseded[oldRV] = true
+		sm.superseded = append(sm.superseded, oldRV)
 	})
 }
 
@@ -114,7 +118,7 @@ func (m *memory) wroteOver(key client.ObjectKey, oldRV string) {
 // cache has caught up and the remembered versions are dropped.
 func (m *memory) stale(key client.ObjectKey, rv string) (stale bool) {
 	m.with(key, func(sm *setMemory) {
-		if stale = sm.superseded[rv]; !stale {
+		if stale = slices.Contains(sm.superseded, rv); !stale {
 			sm.superseded = nil
 		}
 	})

@@ -1,6 +1,7 @@
 package instanceset
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -83,5 +84,23 @@ func TestPollsBackOffAndStartOverOnChange(t *testing.T) {
 	m.steady(key)
 	if d := m.nextPoll(key, false); d != time.Second {
 		t.Errorf("after steady: %s", d)
+	}
+}
+
+func TestMemoryKeepsTheLastFewVersionsWrittenOver(t *testing.T) {
+	var m memory
+	key := client.ObjectKey{Namespace: "ns", Name: "web"}
+	for rv := range maxSuperseded + 1 {
+		m.wroteOver(key, strconv.Itoa(rv))
+	}
+	// The oldest is forgotten: a reconcile of it meets a conflict on write, which is safe.
+	if m.stale(key, "0") {
+		t.Error("more versions remembered than maxSuperseded")
+	}
+	for rv := 1; rv <= maxSuperseded; rv++ {
+		m.wroteOver(key, strconv.Itoa(rv))
+	}
+	if !m.stale(key, strconv.Itoa(maxSuperseded)) || !m.stale(key, "1") {
+		t.Error("a recent version written over does not read stale")
 	}
 }

@@ -1,0 +1,125 @@
+package controller
+
+import (
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+
+	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+)
+
+// compactCachedSet is the cache's transform for sets: the informer holds every set for the
+// life of the manager, and the JSON decoder leaves each with slices grown by doubling and a
+// separate copy of every string, though most are the same in every set (condition types,
+// reasons, states, the template's provider and region). Readers get deep copies, so sharing
+// memory between cached objects is invisible to them.
+func (n *interner) compactCachedSet(obj any) (any, error) {
+	set, ok := obj.(*infrav1.TalisInstanceSet)
+	if !ok {
+		return stripManagedFields(obj)
+	}
+	set.ManagedFields = nil
+	set.Finalizers = n.internAll(set.Finalizers)
+
+	t := &set.Spec.Template
+	t.Provider = infrav1.Provider(n.intern(string(t.Provider)))
+	t.Region, t.Size, t.Image = n.intern(t.Region), n.intern(t.Size), n.intern(t.Image)
+	t.Tags = n.internAll(t.Tags)
+
+	st := &set.Status
+	st.Reason = n.intern(st.Reason)
+	st.Conditions = exact(st.Conditions)
+	for i := range st.Conditions {
+		c := &st.Conditions[i]
+		c.Type, c.Status, c.Reason, c.Message = n.intern(c.Type), metav1.ConditionStatus(n.intern(string(c.Status))), n.intern(c.Reason), n.intern(c.Message)
+	}
+	st.Instances = exact(st.Instances)
+	var times recentTimes
+	for i := range st.Instances {
+		in := &st.Instances[i]
+		in.State = n.intern(in.State)
+		if in.TemplateHash == st.TemplateHash {
+			in.TemplateHash = st.TemplateHash
+		}
+		times.share(&in.CreatedAt)
+		times.share(&in.ReadyAt)
+	}
+	st.PublicIPs = exact(st.PublicIPs)
+	return set, nil
+}
+
+var stripManagedFields = cache.TransformFunc(func(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
+})
+
+// exact copies a slice to one of its length: decoding appends, so a slice of 6 holds room for 8.
+func exact[T any](s []T) []T {
+	if len(s) == cap(s) {
+		return s
+	}
+	out := make([]T, len(s))
+	copy(out, s)
+	return out
+}
+
+func (n *interner) internAll(s []string) []string {
+	s = exact(s)
+	for i := range s {
+		s[i] = n.intern(s[i])
+	}
+	return s
+}
+
+// recentTimes points equal timestamps of neighbouring instances (created by one call, seen
+// ready by one list) at one copy.
+type recentTimes struct {
+	times [4]*metav1.Time
+	n     int
+}
+
+func (r *recentTimes) share(t **metav1.Time) {
+	if *t == nil {
+		return
+	}
+	for _, seen := range r.times {
+		if seen != nil && seen.Equal(*t) {
+			*t = seen
+			return
+		}
+	}
+	r.times[r.n%len(r.times)] = *t
+	r.n++
+}
+
+// interner keeps one copy of short strings that many objects hold. It is bounded: values
+// nobody shares (names, messages with counts) fill it once and then are kept as decoded.
+type interner struct {
+	mu     sync.Mutex
+	values map[string]string
+}
+
+const (
+	internMaxLen    = 64
+	internMaxValues = 4096
+)
+
+func newInterner() *interner { return &interner{values: map[string]string{}} }
+
+func (n *interner) intern(s string) string {
+	if s == "" || len(s) > internMaxLen {
+		return s
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if v, ok := n.values[s]; ok {
+		return v
+	}
+	if len(n.values) < internMaxValues {
+		n.values[s] = s
+	}
+	return s
+}
