@@ -23,6 +23,7 @@ type runOpts struct {
 	// recorded (Convergence.NotReady) and the run is measured as it stands instead of failing.
 	timeout         time.Duration
 	tolerateTimeout bool
+	managerEnv      []string // added to the manager's environment, e.g. GOMEMLIMIT
 }
 
 // convergence applies n sets at once to a fresh manager and emulator and waits until all are
@@ -55,7 +56,7 @@ func (b *bench) convergence(ctx context.Context, name string, n int, o runOpts) 
 		out.ForeignInstances, out.SeedSeconds = o.foreign, round3(d.Seconds())
 		logf("seeded %d ready instances of other owners in %s", o.foreign, d.Round(time.Millisecond))
 	}
-	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, name, talisURL, ns)
+	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, name, talisURL, ns, o.managerEnv)
 	if err != nil {
 		emu.Close()
 		return out, nil, err

@@ -39,6 +39,7 @@ type config struct {
 	sizes          []int
 	scale          int
 	scaleBaseline  bool
+	scaleMemLimit  string
 	warmup         time.Duration
 	probeSets      int
 	probeInterval  time.Duration
@@ -88,6 +89,7 @@ func main() {
 	flag.StringVar(&sizes, "sizes", "100,1000", "comma-separated numbers of TalisInstanceSets for the convergence and baseline phases")
 	flag.IntVar(&c.scale, "scale", 5000, "sets in the scale phase (0 skips it)")
 	flag.BoolVar(&c.scaleBaseline, "scale-baseline", true, "run the direct-API baseline in the scale phase too")
+	flag.StringVar(&c.scaleMemLimit, "scale-memory-limit", "70MiB", "run the scale phase's operator once more with this GOMEMLIMIT (the Go runtime's soft memory limit, as the chart sets it from the container's memory limit); empty skips")
 	flag.IntVar(&c.probeSets, "probe-sets", 50, "apply latency: sets applied one at a time to each phase's manager once its sets are Ready (0 skips)")
 	flag.DurationVar(&c.probeInterval, "probe-interval", 100*time.Millisecond, "apply latency: gap between two probe sets")
 	flag.DurationVar(&c.warmup, "warmup", 50*time.Second, "let each phase's manager run this long before applying sets: longer than its create ambiguity window (--talis-timeout + 15s)")

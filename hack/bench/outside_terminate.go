@@ -25,7 +25,7 @@ func (b *bench) driftAtDefaults(ctx context.Context, name string, n int, emu *ta
 	out := &DriftAtDefaults{Sets: n, DriftInterval: defaultDriftInterval.String(), ResyncPeriod: defaultResync.String()}
 	logf("== %s drift at the defaults: %d outside terminates (--drift-interval %s, --resync-period %s)",
 		name, c.driftSamples, defaultDriftInterval, defaultResync)
-	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, name+"-drift-defaults", emu.URL(), ns)
+	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, name+"-drift-defaults", emu.URL(), ns, nil)
 	if err != nil {
 		return nil, err
 	}

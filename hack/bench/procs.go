@@ -76,7 +76,8 @@ type managerProc struct {
 	exited    <-chan struct{}
 }
 
-func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisURL, namespace string, extra ...string) (*managerProc, error) {
+// startManager runs the manager with env added to its minimal environment (nil for none).
+func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisURL, namespace string, env []string, extra ...string) (*managerProc, error) {
 	port, err := harness.FreePort()
 	if err != nil {
 		return nil, err
@@ -97,12 +98,12 @@ func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisUR
 	args = append(args, c.managerArgs...)
 	args = append(args, extra...)
 	m.logPath = filepath.Join(dir, "manager-"+name+".log")
-	m.proc, err = harness.StartManager(harness.ManagerSpec{Bin: c.manager, Kubeconfig: kubeconfig, Args: args, Log: m.logPath})
+	m.proc, err = harness.StartManager(harness.ManagerSpec{Bin: c.manager, Kubeconfig: kubeconfig, Args: args, Env: env, Log: m.logPath})
 	if err != nil {
 		return nil, fmt.Errorf("starting %s (run via `make bench`, which builds it): %w", c.manager, err)
 	}
 	m.pid, m.exited = m.proc.Pid(), m.proc.Done()
-	logf("manager %s started (pid %d): %s %s", name, m.pid, c.manager, strings.Join(args, " "))
+	logf("manager %s started (pid %d): %s%s %s", name, m.pid, strings.Join(append(env, ""), " "), c.manager, strings.Join(args, " "))
 
 	deadline := time.Now().Add(time.Minute)
 	for {

@@ -29,6 +29,8 @@ type Results struct {
 	// Drift: outside terminates of steady sets under a manager at its default clocks.
 	Drift *DriftAtDefaults `json:"drift_at_defaults,omitempty"`
 	Scale *Convergence     `json:"scale,omitempty"`
+	// ScaleMemoryLimited: the scale phase's operator run again under a soft memory limit.
+	ScaleMemoryLimited *MemoryLimitedRun `json:"scale_memory_limited,omitempty"`
 	// MemoryGrowth: manager memory per set between the largest convergence run and the scale run.
 	MemoryGrowth *MemoryGrowth `json:"memory_growth,omitempty"`
 	Foreign      *Foreign      `json:"foreign_instances,omitempty"`
@@ -70,6 +72,8 @@ type Settings struct {
 	ForeignSets         int      `json:"foreign_sets,omitempty"`
 	// ScrapeInterval: how often the harness reads the manager's /metrics during a run.
 	ScrapeInterval string `json:"metrics_scrape_interval,omitempty"`
+	// ScaleMemoryLimit: GOMEMLIMIT of the scale phase's second operator run ("": none).
+	ScaleMemoryLimit string `json:"scale_memory_limit,omitempty"`
 }
 
 func settingsOf(c *config) Settings {
@@ -80,7 +84,8 @@ func settingsOf(c *config) Settings {
 		SteadyK: c.steadyK, SteadyWindow: c.steadyWindow.String(), Warmup: c.warmup.String(),
 		ProbeSets: c.probeSets, ProbeInterval: c.probeInterval.String(), FloorWorkers: c.floorWorkers,
 		CappedSizes: c.cappedSizes, TasksPerSecond: c.tasksPerSecond, DriftSamples: c.driftSamples,
-		ForeignInstances: c.foreignCounts, ForeignSets: c.foreignSets, ScrapeInterval: c.scrapeEvery.String()}
+		ForeignInstances: c.foreignCounts, ForeignSets: c.foreignSets, ScrapeInterval: c.scrapeEvery.String(),
+		ScaleMemoryLimit: c.scaleMemLimit}
 }
 
 // Convergence is one "apply N sets at once until all are Ready" run.
@@ -305,4 +310,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// MemoryLimitedRun is a convergence run of a manager started with GOMEMLIMIT set.
+type MemoryLimitedRun struct {
+	GoMemLimit  string      `json:"gomemlimit"`
+	Convergence Convergence `json:"convergence"`
 }

@@ -98,6 +98,16 @@ func run(ctx context.Context, c *config) error {
 		}
 		emu.Close()
 		res.Scale = &sc
+		if c.scaleMemLimit != "" {
+			ml, emu, err := b.convergence(ctx, fmt.Sprintf("scale-%d-gomemlimit", c.scale), c.scale,
+				runOpts{tasksPerSecond: noTaskCap, managerEnv: []string{"GOMEMLIMIT=" + c.scaleMemLimit}})
+			if err != nil {
+				return fmt.Errorf("scale N=%d with GOMEMLIMIT=%s: %w", c.scale, c.scaleMemLimit, err)
+			}
+			emu.Close()
+			res.ScaleMemoryLimited = &MemoryLimitedRun{GoMemLimit: c.scaleMemLimit, Convergence: ml}
+		}
+		_ = writeOutputs(c, res)
 	}
 	if len(c.foreignCounts) > 0 && c.foreignSets > 0 {
 		if err := b.foreignPhase(ctx); err != nil {

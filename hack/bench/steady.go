@@ -61,7 +61,7 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *t
 	logf("== %s steady state: resync %s, min list interval %s, drift interval %s (defaults ÷ %d), window %s ≙ %s",
 		name, resync, minList, driftInterval, c.steadyK, c.steadyWindow, c.steadyWindow*k)
 
-	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, fmt.Sprintf("%s-steady-drift-%s", name, driftInterval), emu.URL(), ns,
+	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, fmt.Sprintf("%s-steady-drift-%s", name, driftInterval), emu.URL(), ns, nil,
 		"--resync-period", resync.String(), "--talis-min-list-interval", minList.String(), "--drift-interval", driftInterval.String())
 	if err != nil {
 		return out, err
