@@ -4,7 +4,7 @@ import (
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
 )
@@ -49,12 +49,7 @@ func (n *interner) compactCachedSet(obj any) (any, error) {
 	return set, nil
 }
 
-var stripManagedFields = cache.TransformFunc(func(obj any) (any, error) {
-	if o, ok := obj.(metav1.Object); ok {
-		o.SetManagedFields(nil)
-	}
-	return obj, nil
-})
+var stripManagedFields = cache.TransformStripManagedFields()
 
 // exact copies a slice to one of its length: decoding appends, so a slice of 6 holds room for 8.
 func exact[T any](s []T) []T {
@@ -96,7 +91,8 @@ func (r *recentTimes) share(t **metav1.Time) {
 }
 
 // interner keeps one copy of short strings that many objects hold. It is bounded: values
-// nobody shares (names, messages with counts) fill it once and then are kept as decoded.
+// nobody shares (names, messages with counts), or a tenant's junk, fill it once and are then
+// kept as decoded; what it can hold stays under 256 KiB.
 type interner struct {
 	mu     sync.Mutex
 	values map[string]string
