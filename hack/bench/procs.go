@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,7 +104,7 @@ func startManager(ctx context.Context, c *config, kubeconfig, dir, name, talisUR
 		return nil, fmt.Errorf("starting %s (run via `make bench`, which builds it): %w", c.manager, err)
 	}
 	m.pid, m.exited = m.proc.Pid(), m.proc.Done()
-	logf("manager %s started (pid %d): %s%s %s", name, m.pid, strings.Join(append(env, ""), " "), c.manager, strings.Join(args, " "))
+	logf("manager %s started (pid %d): %s", name, m.pid, strings.Join(slices.Concat(env, []string{c.manager}, args), " "))
 
 	deadline := time.Now().Add(time.Minute)
 	for {

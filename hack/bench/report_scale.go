@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // MemoryGrowth is what the manager's memory grows by per set between the largest convergence
 // run and the scale run: the marginal cost of a set, without the fixed cost of the binary
@@ -103,9 +106,9 @@ func scaleTargets(res *Results) []target {
 	}
 	if ml := res.ScaleMemoryLimited; ml != nil {
 		m := ml.Convergence.Operator.Manager
-		out = append(out[:1], append([]target{{fmt.Sprintf("the same, with GOMEMLIMIT=%s", ml.GoMemLimit),
+		out = slices.Insert(out, 1, target{fmt.Sprintf("the same, with GOMEMLIMIT=%s", ml.GoMemLimit),
 			fmt.Sprintf("%.0f MiB peak, manager CPU %.1f s (%.1f s without)", m.PeakRSSMiB, m.CPUSeconds, sc.Operator.Manager.CPUSeconds),
-			m.PeakRSSMiB <= 100}}, out[1:]...)...)
+			m.PeakRSSMiB <= 100})
 	}
 	return out
 }

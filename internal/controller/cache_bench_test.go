@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 
 	infrav1 "github.com/talis-operator/talis-operator/api/v1alpha1"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // BenchmarkCachedSetBytes decodes a Ready set of three instances as the informer does (the
@@ -33,7 +34,7 @@ func BenchmarkCachedSetBytes(b *testing.B) {
 	}
 	const sets = 2000
 	for range b.N {
-		before := liveHeap()
+		before := harness.LiveHeapBytes()
 		kept := make([]any, sets)
 		for i := range kept {
 			obj, _, err := decoder.Decode(data, nil, &infrav1.TalisInstanceSet{})
@@ -44,16 +45,8 @@ func BenchmarkCachedSetBytes(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		after := liveHeap()
+		after := harness.LiveHeapBytes()
 		runtime.KeepAlive(kept)
 		b.ReportMetric(float64(int64(after)-int64(before))/sets, "kept-B/set")
 	}
-}
-
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

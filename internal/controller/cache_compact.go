@@ -35,15 +35,16 @@ func (n *interner) compactCachedSet(obj any) (any, error) {
 		c.Type, c.Status, c.Reason, c.Message = n.intern(c.Type), metav1.ConditionStatus(n.intern(string(c.Status))), n.intern(c.Reason), n.intern(c.Message)
 	}
 	st.Instances = exact(st.Instances)
-	var times recentTimes
 	for i := range st.Instances {
 		in := &st.Instances[i]
 		in.State = n.intern(in.State)
 		if in.TemplateHash == st.TemplateHash {
 			in.TemplateHash = st.TemplateHash
 		}
-		times.share(&in.CreatedAt)
-		times.share(&in.ReadyAt)
+		if i > 0 { // one create's instances, seen ready by one list, are neighbours
+			shareTime(&in.CreatedAt, st.Instances[i-1].CreatedAt)
+			shareTime(&in.ReadyAt, st.Instances[i-1].ReadyAt)
+		}
 	}
 	st.PublicIPs = exact(st.PublicIPs)
 	return set, nil
@@ -69,25 +70,11 @@ func (n *interner) internAll(s []string) []string {
 	return s
 }
 
-// recentTimes points equal timestamps of neighbouring instances (created by one call, seen
-// ready by one list) at one copy.
-type recentTimes struct {
-	times [4]*metav1.Time
-	n     int
-}
-
-func (r *recentTimes) share(t **metav1.Time) {
-	if *t == nil {
-		return
+// shareTime points t at prev when both hold the same time.
+func shareTime(t **metav1.Time, prev *metav1.Time) {
+	if *t != nil && prev != nil && prev.Equal(*t) {
+		*t = prev
 	}
-	for _, seen := range r.times {
-		if seen != nil && seen.Equal(*t) {
-			*t = seen
-			return
-		}
-	}
-	r.times[r.n%len(r.times)] = *t
-	r.n++
 }
 
 // interner keeps one copy of short strings that many objects hold. It is bounded: values

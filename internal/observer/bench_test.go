@@ -13,6 +13,7 @@ import (
 	"github.com/talis-operator/talis-operator/internal/creates"
 	"github.com/talis-operator/talis-operator/pkg/talis"
 	"github.com/talis-operator/talis-operator/pkg/talis/emulator"
+	"github.com/talis-operator/talis-operator/test/harness"
 )
 
 // BenchmarkSnapshotPerRow lists an emulator's instance rows (sets of three, each tagged as a set
@@ -40,12 +41,12 @@ func BenchmarkSnapshotPerRow(b *testing.B) {
 
 	// What a snapshot keeps: the live heap with a few of them, less the live heap without.
 	const held = 4
-	without := liveHeap()
+	without := harness.LiveHeapBytes()
 	kept := make([]*Snapshot, held)
 	for i := range kept {
 		kept[i] = list()
 	}
-	with := liveHeap()
+	with := harness.LiveHeapBytes()
 	runtime.KeepAlive(kept)
 	kept = nil
 
@@ -59,16 +60,6 @@ func BenchmarkSnapshotPerRow(b *testing.B) {
 	b.ReportMetric(float64(len(body))/rows, "wire-B/row")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/rows, "alloc-B/row")
 	b.ReportMetric(float64(int64(with)-int64(without))/held/rows, "kept-B/row")
-}
-
-// liveHeap is the heap in use after a full collection; twice, so that objects freed by
-// finalizers in the first (closed connections, servers) are gone too.
-func liveHeap() uint64 {
-	var m runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
 
 // emulatorListBody is an emulator's unpaged GET /api/v1/instances with n instances.
