@@ -57,6 +57,9 @@ func foreignSection(p func(string, ...any), res *Results) {
 	row("&nbsp;&nbsp;instance lists: calls, bytes per call, serving time per call", func(r ForeignRun) string {
 		return perList(op(r).CallsByRoute[listRoute], float64(op(r).TalisBytesByRoute[listRoute]), op(r).TalisServingSeconds[listRoute])
 	})
+	row("&nbsp;&nbsp;project pages (project.listInstances): calls, bytes per call, serving time per call", func(r ForeignRun) string {
+		return perList(op(r).CallsByRoute[pagesRoute], float64(op(r).TalisBytesByRoute[pagesRoute]), op(r).TalisServingSeconds[pagesRoute])
+	})
 	row("manager CPU (s)", func(r ForeignRun) string { return fmt.Sprintf("%.1f", op(r).Manager.CPUSeconds) })
 	row("manager peak RSS / heap in use (MiB)", func(r ForeignRun) string {
 		return fmt.Sprintf("%.0f / %.0f", op(r).Manager.PeakRSSMiB, op(r).Manager.PeakHeapMiB)
@@ -70,17 +73,17 @@ func foreignSection(p func(string, ...any), res *Results) {
 	})
 	// The compressed drift poll can ask for lists faster than big lists are served; at the
 	// defaults the poll alone makes one list per drift interval, each as big as measured.
-	row("steady: instance-list bytes per hour at the defaults (bytes per list × one list per drift interval)", func(r ForeignRun) string {
+	row("steady: instance-list bytes per hour at the defaults (whole lists: bytes per list × one per drift interval; project pages: as measured)", func(r ForeignRun) string {
 		if b := listBytesPerHourAtDefaults(st(r)); b > 0 {
 			return bytesOf(b)
 		}
 		return "–"
 	})
 	row("steady: manager CPU per hour (s)", func(r ForeignRun) string { return fmt.Sprintf("%.1f", st(r).ManagerCPUSecondsPerHour) })
-	row("steady: emulator time serving lists in the window (s)", func(r ForeignRun) string {
-		return fmt.Sprintf("%.1f of %.0f", st(r).ServingSecondsByRoute[listRoute], st(r).WindowSeconds)
+	row("steady: emulator time serving lists and pages in the window (s)", func(r ForeignRun) string {
+		return fmt.Sprintf("%.1f of %.0f", st(r).ServingSecondsByRoute[listRoute]+st(r).ServingSecondsByRoute[pagesRoute], st(r).WindowSeconds)
 	})
-	p("\nForeign rows: ready `do` instances with three tags and one volume (no `tio-set` tag), %d per project, in projects of %d owners other than the operator's, stored directly in the emulator (`SeedReadyInstances`; they read on the wire like instances created over HTTP). `GET /api/v1/instances` lists every owner's rows, as upstream does, so each of the operator's lists carries them. Steady state as above (defaults ÷ %d, drift poll on); bytes are response bodies as the emulator wrote them. A serving time close to the window means the compressed clocks asked for lists faster than they could be served, and the per-hour figures undercount.\n\n",
+	p("\nForeign rows: ready `do` instances with three tags and one volume (no `tio-set` tag), %d per project, in projects of %d owners other than the operator's, stored directly in the emulator (`SeedReadyInstances`; they read on the wire like instances created over HTTP). `GET /api/v1/instances` lists every owner's rows, as upstream does, so each whole list carries them; where they are most of it, the operator pages through its own projects instead (`project.listInstances`, see Method). Steady state as above (defaults ÷ %d, drift poll on); bytes are response bodies as the emulator wrote them. A serving time close to the window means the compressed clocks asked for lists faster than they could be served, and the per-hour figures undercount.\n\n",
 		foreignPerProject, f.Owners, f.Runs[0].Steady.K)
 }
 
@@ -123,8 +126,13 @@ func bytesOf(b float64) string {
 
 // listBytesPerHourAtDefaults is what the drift poll's lists weigh in an hour at the default
 // interval: the compressed clocks can ask for big lists faster than they are served, so the
-// window's bytes per list count, not its number of lists. 0 if the window made no list.
+// window's bytes per list count, not its number of lists. An endpoint polled by project pages
+// is served fast enough for the window to make every poll: its bytes count as measured, with
+// the whole lists it fell back to. 0 if the window made no list.
 func listBytesPerHourAtDefaults(s Steady) float64 {
+	if s.CallsPerHourByRoute[pagesRoute] > 0 {
+		return s.BytesPerHourByRoute[listRoute] + s.BytesPerHourByRoute[pagesRoute]
+	}
 	calls := s.CallsPerHourByRoute[listRoute] / s.Extrapolation
 	if calls == 0 {
 		return 0

@@ -156,7 +156,7 @@ func floorTargets(res *Results) []target {
 				fmt.Sprintf("%.2f× (%.1f s vs %.1f s)", ratio, r.Convergence.Operator.WallSeconds, base), ratio <= 1.2})
 			if none, with := listBytesPerHourAtDefaults(f.Runs[0].Steady), listBytesPerHourAtDefaults(r.Steady); none > 0 && with > 0 {
 				out = append(out, target{fmt.Sprintf("%d foreign instances: steady instance-list bytes per hour per endpoint do not grow with them (within 1.2× of none)", r.ForeignInstances),
-					fmt.Sprintf("%.0f× (%s vs %s)", with/none, bytesOf(with), bytesOf(none)), with/none <= 1.2})
+					fmt.Sprintf("%.2f× (%s vs %s)", with/none, bytesOf(with), bytesOf(none)), with/none <= 1.2})
 			}
 		}
 	}

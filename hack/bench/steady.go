@@ -128,8 +128,12 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *t
 	return out, nil
 }
 
-// listRoute is the shared instance list every set's observation comes from.
-const listRoute = "GET /api/v1/instances"
+// listRoute is the shared instance list every set's observation comes from; pagesRoute is
+// what the observer pages through instead when other owners' rows are most of that list.
+const (
+	listRoute  = "GET /api/v1/instances"
+	pagesRoute = "RPC project.listInstances"
+)
 
 // waitReconciled lets a restart settle: every set reconciled once.
 func (b *bench) waitReconciled(ctx context.Context, mgr *managerProc, n int) error {

@@ -51,28 +51,28 @@ type byteCounter struct {
 	// serving: time spent in the handler per route; shows when a compressed clock asks for
 	// lists faster than they can be served.
 	serving map[string]time.Duration
+	// inflight is the number of requests in the handler: a window starts between requests,
+	// so that none is counted in part (a list sent before it and served into it).
+	inflight int
 }
 
 func (c *byteCounter) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route := routeOf(r)
 		cw := &countingWriter{ResponseWriter: w}
+		c.mu.Lock()
+		c.inflight++
+		c.mu.Unlock()
 		t0 := time.Now()
 		defer func() {
 			c.mu.Lock()
 			c.byRoute[route] += cw.n
 			c.serving[route] += time.Since(t0)
+			c.inflight--
 			c.mu.Unlock()
 		}()
 		h.ServeHTTP(cw, r)
 	})
-}
-
-func (c *byteCounter) reset() {
-	c.mu.Lock()
-	c.byRoute = map[string]int64{}
-	c.serving = map[string]time.Duration{}
-	c.mu.Unlock()
 }
 
 func (c *byteCounter) snapshot() map[string]int64 {
@@ -96,10 +96,22 @@ func (c *byteCounter) servingSeconds() map[string]float64 {
 	return out
 }
 
-// resetStats resets the emulator's counters and the byte counter together.
+// resetStats resets the emulator's counters and the byte counter together, at a moment no
+// request is being served (waiting at most a few seconds for one): a restarted manager's first
+// instance list can still be on the wire when its sets have all been reconciled once (they
+// wait for it), and would otherwise count in the window that follows.
 func (t *talisServer) resetStats() {
-	t.ResetStats()
-	t.bytes.reset()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		t.bytes.mu.Lock()
+		if t.bytes.inflight == 0 || time.Now().After(deadline) {
+			t.ResetStats()
+			t.bytes.byRoute = map[string]int64{}
+			t.bytes.serving = map[string]time.Duration{}
+			t.bytes.mu.Unlock()
+			return
+		}
+		t.bytes.mu.Unlock()
+	}
 }
 
 type countingWriter struct {

@@ -15,11 +15,12 @@ import (
 
 // statusWrites counts the writes that changed a set's status, as a watcher sees them.
 type statusWrites struct {
-	mu    sync.Mutex
-	n     int
-	last  string
-	stop  func()
-	ready chan struct{}
+	mu     sync.Mutex
+	n      int
+	last   string
+	lastRV string // of the newest version the watch delivered
+	stop   func()
+	ready  chan struct{}
 }
 
 func countStatusWrites(ns, name string) *statusWrites {
@@ -39,11 +40,18 @@ func countStatusWrites(ns, name string) *statusWrites {
 			if c.last != "" && string(raw) != c.last {
 				c.n++
 			}
-			c.last = string(raw)
+			c.last, c.lastRV = string(raw), s.ResourceVersion
 			c.mu.Unlock()
 		}
 	}()
 	return c
+}
+
+// seen is the resourceVersion of the newest version the watch has delivered.
+func (c *statusWrites) seen() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastRV
 }
 
 func (c *statusWrites) count() int {
@@ -73,6 +81,8 @@ var _ = Describe("Status writes while instances provision", func() {
 			Expect(in.PublicIP).NotTo(BeEmpty())
 			Expect(in.ReadyAt).NotTo(BeNil())
 		}
+		// The watch may deliver the Ready version after the read above saw it.
+		Eventually(sw.seen, 5*time.Second, 10*time.Millisecond).Should(Equal(got.ResourceVersion), "the watch delivered no Ready version as read, or a write followed it")
 		Consistently(sw.count, 500*time.Millisecond, 50*time.Millisecond).Should(Equal(sw.count()))
 		return sw.count()
 	}

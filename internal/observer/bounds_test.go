@@ -76,7 +76,7 @@ func TestEndpointWithListRunningIsNotForgotten(t *testing.T) {
 	release := make(chan struct{})
 	api := &blockingLister{release: release}
 	woken := make(chan struct{})
-	if _, err := o.GetProject("ep", api, testProject, clock.now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("ep", api, Project{ID: testProject}, clock.now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	clock.advance(time.Hour)
@@ -86,7 +86,7 @@ func TestEndpointWithListRunningIsNotForgotten(t *testing.T) {
 	}
 	close(release)
 	<-woken
-	snap, err := o.GetProject("ep", api, testProject, time.Time{}, "set", nil)
+	snap, err := o.GetProject("ep", api, Project{ID: testProject}, time.Time{}, "set", nil)
 	if err != nil || len(snap.Project(7)) != 1 {
 		t.Fatalf("the waiter lost its list: %v %v", snap, err)
 	}
@@ -106,7 +106,7 @@ func TestForget(t *testing.T) {
 	release := make(chan struct{})
 	slow := &blockingLister{release: release}
 	woken := make(chan struct{})
-	if _, err := o.GetProject("ep", slow, testProject, time.Now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("ep", slow, Project{ID: testProject}, time.Now(), "set", func() { close(woken) }); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	o.Forget("ep")
@@ -239,7 +239,7 @@ func TestSlowEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 
 	o := New(0)
-	if _, err := o.GetProject("slow", slowAPI, testProject, time.Now(), "tenant-a", nil); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("slow", slowAPI, Project{ID: testProject}, time.Now(), "tenant-a", nil); !errors.Is(err, ErrPending) {
 		t.Fatal(err)
 	}
 	<-stuck // the slow endpoint's list call is under way and will not end
@@ -277,7 +277,7 @@ func getKeyProject(t *testing.T, o *Observer, key string, api Lister, project ui
 	for range 100 {
 		woken := make(chan struct{})
 		var once sync.Once
-		snap, err := o.GetProject(key, api, project, notBefore, waiter, func() { once.Do(func() { close(woken) }) })
+		snap, err := o.GetProject(key, api, Project{ID: project}, notBefore, waiter, func() { once.Do(func() { close(woken) }) })
 		if !errors.Is(err, ErrPending) {
 			return snap, err
 		}

@@ -55,13 +55,15 @@ type endpoint struct {
 	refused error
 	// projects are the projects callers asked for: a list keeps their rows only. It only grows
 	// while the endpoint is kept, so a newer snapshot covers all an older one did.
-	projects map[uint]bool
+	projects map[uint]Project
+	narrow   narrowing
 }
 
 type fetch struct {
 	startedAt time.Time
 	waiters   map[any]func()
 	projects  map[uint]bool // what the call keeps, fixed when it starts
+	pages     []Project     // page through these projects instead of listing the endpoint, if set
 }
 
 // DefaultIdleTTL is how long an endpoint's snapshot is kept after the last Get or Notify for
@@ -167,22 +169,23 @@ func (o *Observer) Len() int {
 // every caller) and returns ErrPending; wake is then called once that call has finished. If it
 // failed, the waiter's next Get returns its error once. waiter identifies the caller (a set).
 func (o *Observer) Get(key string, api Lister, notBefore time.Time, waiter any, wake func()) (*Snapshot, error) {
-	return o.GetProject(key, api, 0, notBefore, waiter, wake)
+	return o.GetProject(key, api, Project{}, notBefore, waiter, wake)
 }
 
-// GetProject is Get for a snapshot that covers projectID: the first call for a project makes
+// GetProject is Get for a snapshot that covers project: the first call for a project makes
 // the endpoint's lists keep its rows from then on, and waits for a list that does.
-func (o *Observer) GetProject(key string, api Lister, projectID uint, notBefore time.Time, waiter any, wake func()) (*Snapshot, error) {
+func (o *Observer) GetProject(key string, api Lister, project Project, notBefore time.Time, waiter any, wake func()) (*Snapshot, error) {
+	projectID := project.ID
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	ep := o.endpoints[key]
 	if ep == nil {
-		ep = &endpoint{key: key, failed: map[any]error{}, passive: map[any]func(){}, projects: map[uint]bool{}}
+		ep = &endpoint{key: key, failed: map[any]error{}, passive: map[any]func(){}, projects: map[uint]Project{}}
 		o.endpoints[key] = ep
 	}
 	ep.api, ep.lastUsed = api, o.now()
 	if projectID != 0 {
-		ep.projects[projectID] = true
+		ep.projects[projectID] = project // the newest name and owner it is known by
 	}
 	if ep.refused != nil {
 		// Try again, so that a restored key is seen; the caller retries on its own clock.
@@ -244,7 +247,11 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 	}
 	clear(ep.passive)
 	f.startedAt = o.now()
-	f.projects = maps.Clone(ep.projects)
+	f.projects = make(map[uint]bool, len(ep.projects))
+	for id := range ep.projects {
+		f.projects[id] = true
+	}
+	f.pages = o.pagesFor(ep)
 	ep.inflight, ep.lastStart = f, f.startedAt
 	ctx := o.ctx
 	if ctx == nil {
@@ -255,9 +262,18 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 }
 
 func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) {
-	snap := newSnapshot(f.startedAt, ep.key, o.maxRows, f.projects)
-	err := api.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, snap.add)
+	snap, pass, passErr := o.pass(ctx, ep.key, api, f)
+	var err error
+	allRows := 0
+	if !pass.complete {
+		snap = newSnapshot(f.startedAt, ep.key, o.maxRows, f.projects)
+		err = api.ScanInstances(ctx, &talis.ListOptions{Limit: talis.NoLimit}, func(in *talis.Instance) error {
+			allRows++
+			return snap.add(in)
+		})
+	}
 	o.mu.Lock()
+	o.measured(ep, pass, passErr, allRows, err)
 	if err == nil {
 		if ep.latest == nil || snap.StartedAt.After(ep.latest.StartedAt) {
 			ep.latest = snap

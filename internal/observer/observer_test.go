@@ -107,13 +107,13 @@ func TestRefusedKeyHidesNoOlderSnapshot(t *testing.T) {
 	if _, err := get(t, o, api, time.Now(), "drift"); !talis.IsUnauthorized(err) {
 		t.Fatalf("the list after revocation: %v", err)
 	}
-	if _, err := o.GetProject("ep", api, testProject, before, "b", nil); !talis.IsUnauthorized(err) {
+	if _, err := o.GetProject("ep", api, Project{ID: testProject}, before, "b", nil); !talis.IsUnauthorized(err) {
 		t.Fatalf("a caller content with the older snapshot got %v, want the refusal", err)
 	}
 	api.fail(nil)
 	var snap *Snapshot
 	for range 100 { // the refusal arranged a new list; it clears once that one works
-		s, err := o.GetProject("ep", api, testProject, before, "b", nil)
+		s, err := o.GetProject("ep", api, Project{ID: testProject}, before, "b", nil)
 		if err == nil {
 			snap = s
 			break

@@ -31,7 +31,7 @@ func (s sharedTalis) ScanInstances(_ context.Context, _ *talis.ListOptions, fn f
 func waitProject(t *testing.T, o *Observer, api Lister, project uint, notBefore time.Time) *Snapshot {
 	t.Helper()
 	woken := make(chan struct{})
-	snap, err := o.GetProject("ep", api, project, notBefore, project, func() { close(woken) })
+	snap, err := o.GetProject("ep", api, Project{ID: project}, notBefore, project, func() { close(woken) })
 	if err == nil {
 		return snap
 	}
@@ -43,7 +43,7 @@ func waitProject(t *testing.T, o *Observer, api Lister, project uint, notBefore 
 	case <-time.After(10 * time.Second):
 		t.Fatal("not woken")
 	}
-	snap, err = o.GetProject("ep", api, project, notBefore, project, nil)
+	snap, err = o.GetProject("ep", api, Project{ID: project}, notBefore, project, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestAProjectAskedForLaterWaitsForAListThatKeepsIt(t *testing.T) {
 	o := New(0)
 	api := sharedTalis{}
 	first := waitProject(t, o, api, 7, time.Time{})
-	if _, err := o.GetProject("ep", api, 8, time.Time{}, "other", func() {}); !errors.Is(err, ErrPending) {
+	if _, err := o.GetProject("ep", api, Project{ID: 8}, time.Time{}, "other", func() {}); !errors.Is(err, ErrPending) {
 		t.Fatalf("project 8 from a list that kept only project 7: err %v", err)
 	}
 	second := waitProject(t, o, api, 8, time.Time{})

@@ -20,9 +20,10 @@ type Snapshot struct {
 	StartedAt time.Time
 	byProject map[uint][]*Instance
 	// projects are the projects whose rows are kept, those the operator's objects asked for
-	// when the call was sent; nil keeps every row. Talis's list holds every owner's instances
-	// and cannot be narrowed safely (see docs/benchmarks.md): other people's rows are dropped
-	// as they are decoded, so they cost neither heap nor the row bound.
+	// when the call was sent; nil keeps every row. Talis's list holds every owner's instances:
+	// other people's rows are dropped as they are decoded, so they cost neither heap nor the
+	// row bound, and when they are most of the list, polls page through these projects
+	// instead (narrow.go).
 	projects map[uint]bool
 
 	endpoint string // key of the endpoint, for errors

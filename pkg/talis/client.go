@@ -3,6 +3,7 @@ package talis
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -148,6 +149,15 @@ func (c *APIClient) CloseIdleConnections() {
 	if c.ownsHTTP {
 		c.http.CloseIdleConnections()
 	}
+}
+
+// RequestsAvailable is how many requests the client's rate limiter would let through at once
+// now (+Inf without a limit): callers that could make one call or many choose by it.
+func (c *APIClient) RequestsAvailable() float64 {
+	if c.limiter == nil {
+		return math.Inf(1)
+	}
+	return c.limiter.Tokens()
 }
 
 // SetAPIKey replaces the key sent as the `apikey` header; "" stops sending it.

@@ -43,7 +43,7 @@ func TestDriftTickComparesAListStartedAfterIt(t *testing.T) {
 
 	// Another set's reconcile lists; then the instance is terminated outside Kubernetes.
 	listed := make(chan struct{})
-	if _, err := obs.GetProject("ep", talisAPI, 7, start, "other set", func() { close(listed) }); !errors.Is(err, observer.ErrPending) {
+	if _, err := obs.GetProject("ep", talisAPI, observer.Project{ID: 7}, start, "other set", func() { close(listed) }); !errors.Is(err, observer.ErrPending) {
 		t.Fatalf("reconcile's list: %v", err)
 	}
 	<-listed

@@ -104,7 +104,7 @@ func (r *Reconciler) observe(ctx context.Context, conn *talisconn.Connection, s 
 			notBefore = t
 		}
 	}
-	snap, err := r.Observer.GetProject(conn.Key, conn.Client, uint(p.Status.ProjectID), notBefore, key, func() { r.waker.Wake(key) })
+	snap, err := r.Observer.GetProject(conn.Key, conn.Client, shared.ObservedProject(p), notBefore, key, func() { r.waker.Wake(key) })
 	if errors.Is(err, observer.ErrPending) {
 		return obs, &outcome{} // woken when the list call has finished
 	}

@@ -80,7 +80,7 @@ func (r *Reconciler) sweep(ctx context.Context, conn *talisconn.Connection, p *i
 	r.sweeps.mu.Unlock()
 
 	log := ctrl.LoggerFrom(ctx)
-	snap, err := r.Observer.GetProject(conn.Key, conn.Client, uint(p.Status.ProjectID), notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
+	snap, err := r.Observer.GetProject(conn.Key, conn.Client, shared.ObservedProject(p), notBefore, sweepWaiter{key}, func() { r.waker.Wake(key) })
 	r.sweeps.mu.Lock()
 	if !errors.Is(err, observer.ErrPending) {
 		ps.askedFrom = time.Time{}

@@ -66,7 +66,7 @@ func TestASweepTakesTheListItAskedFor(t *testing.T) {
 
 	r.sweep(ctx, conn, p) // no list yet: it asks for one
 	gomega.NewWithT(t).Eventually(func() error {
-		_, err := obs.GetProject(conn.Key, api, proj.ID, time.Time{}, "test", nil)
+		_, err := obs.GetProject(conn.Key, api, observer.Project{ID: proj.ID}, time.Time{}, "test", nil)
 		return err
 	}, 10*time.Second, 10*time.Millisecond).Should(gomega.Succeed(), "the sweep's list did not arrive")
 	if n := emu.Stats().Requests[listRoute]; n != 1 {
