@@ -73,8 +73,8 @@ func generated(c *config, res *Results) string {
 				orNone(writes), s.ManagerCPUSecondsPerHour)
 		}
 		s := res.Steady[0]
-		p("\nMeasured over %.0f s with `--resync-period %s --talis-min-list-interval %s` and `--drift-interval %s` or 0 (the defaults ÷ k=%d), after the restart's one reconcile per set; counts × %.2f give the hour at the defaults. One endpoint (one emulator) serves every set.\n\n",
-			s.WindowSeconds, s.CompressedResync, s.CompressedMinListInterval, compressedDrift(res.Steady), s.K, s.Extrapolation)
+		p("\nMeasured over %.0f s with `--resync-period %s --talis-min-list-interval %s` and `--drift-interval %s` or 0 (the defaults ÷ k=%d) and `--talis-rate-limit %d` (the default × k: requests per second are a clock too), after the restart's one reconcile per set; counts × %.2f give the hour at the defaults. One endpoint (one emulator) serves every set.\n\n",
+			s.WindowSeconds, s.CompressedResync, s.CompressedMinListInterval, compressedDrift(res.Steady), s.K, defaultTalisRateLimit*s.K, s.Extrapolation)
 	}
 
 	if d := res.Drift; d != nil || hasOutsideTerminates(res.Steady) {

@@ -11,6 +11,8 @@ const (
 	defaultResync        = 10 * time.Minute
 	defaultMinList       = time.Second
 	defaultDriftInterval = 30 * time.Second
+	// defaultTalisRateLimit is --talis-rate-limit's default, requests per second: a clock too.
+	defaultTalisRateLimit = 10
 )
 
 // steadyPhases measures the Ready sets of a convergence run (and its paced-latency probe sets,
@@ -43,7 +45,7 @@ func (b *bench) steadyPhases(ctx context.Context, name string, n int, emu *talis
 // steady measures the Talis calls of n Ready sets at the default resync and drift settings. An
 // hour at the defaults (--resync-period 10m, --talis-min-list-interval 1s, --drift-interval 30s,
 // or 0 without drift) is compressed k-fold: the manager is restarted with all of them divided by
-// k, every Talis call it makes is then k times as frequent, and the calls counted over the window
+// k and --talis-rate-limit (10/s) multiplied by k, every Talis call it makes is then k times as frequent, and the calls counted over the window
 // are scaled by 3600s / (window × k). Startup reconciles (one per set after the restart) are left
 // out of the window. After the window, one instance of victim is terminated from outside and the
 // set timed to Degraded and back to Ready, on the compressed clocks (victim "": not).
@@ -62,7 +64,8 @@ func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *t
 		name, resync, minList, driftInterval, c.steadyK, c.steadyWindow, c.steadyWindow*k)
 
 	mgr, err := startManager(ctx, c, b.kubeconfig, b.dir, fmt.Sprintf("%s-steady-drift-%s", name, driftInterval), emu.URL(), ns, nil,
-		"--resync-period", resync.String(), "--talis-min-list-interval", minList.String(), "--drift-interval", driftInterval.String())
+		"--resync-period", resync.String(), "--talis-min-list-interval", minList.String(), "--drift-interval", driftInterval.String(),
+		"--talis-rate-limit", fmt.Sprint(defaultTalisRateLimit*c.steadyK))
 	if err != nil {
 		return out, err
 	}
