@@ -308,3 +308,28 @@ func TestListsWholeWhenTheRateLimitHasNoRoomForThePages(t *testing.T) {
 		}
 	}
 }
+
+// wrongProject answers a project's pages with another project's rows, as a status naming one
+// project by name and another by ID would get: the pass must not be taken for that project.
+type wrongProject struct{ *talis.APIClient }
+
+func (w wrongProject) ListProjectInstances(ctx context.Context, p talis.ProjectListInstancesParams) ([]*talis.Instance, error) {
+	rows, err := w.APIClient.ListProjectInstances(ctx, p)
+	for _, in := range rows {
+		in.ProjectID++
+	}
+	return rows, err
+}
+
+func TestAPassOfRowsOfAnotherProjectIsNotTaken(t *testing.T) {
+	s := newSharedEmulator(t, emulator.Config{TasksPerSecond: -1, StableListOrder: true,
+		Delays: emulator.Delays{Pickup: time.Millisecond, Create: time.Millisecond, Ready: time.Millisecond}}, 2000)
+	s.create(t, "web", 3)
+	o := New(0)
+	api := wrongProject{s.client}
+	s.snapshotOf(t, o, api)
+	snap := s.snapshotOf(t, o, api)
+	if got := len(snap.Project(s.project.ID)); got != 3 {
+		t.Fatalf("the snapshot has %d instances of the project, want the 3 the whole list shows", got)
+	}
+}
