@@ -45,8 +45,8 @@ func (b *bench) steadyPhases(ctx context.Context, name string, n int, emu *talis
 // steady measures the Talis calls of n Ready sets at the default resync and drift settings. An
 // hour at the defaults (--resync-period 10m, --talis-min-list-interval 1s, --drift-interval 30s,
 // or 0 without drift) is compressed k-fold: the manager is restarted with all of them divided by
-// k and --talis-rate-limit (10/s) multiplied by k, every Talis call it makes is then k times as frequent, and the calls counted over the window
-// are scaled by 3600s / (window × k). Startup reconciles (one per set after the restart) are left
+// k and --talis-rate-limit (10/s) multiplied by k, every Talis call it makes is then k times as
+// frequent, and the calls counted over the window are scaled by 3600s / (window × k). Startup reconciles (one per set after the restart) are left
 // out of the window. After the window, one instance of victim is terminated from outside and the
 // set timed to Degraded and back to Ready, on the compressed clocks (victim "": not).
 func (b *bench) steady(ctx context.Context, name string, n, projects int, emu *talisServer, drift bool, victim string) (Steady, error) {

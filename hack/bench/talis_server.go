@@ -100,17 +100,21 @@ func (c *byteCounter) servingSeconds() map[string]float64 {
 // request is being served (waiting at most a few seconds for one): a restarted manager's first
 // instance list can still be on the wire when its sets have all been reconciled once (they
 // wait for it), and would otherwise count in the window that follows.
-func (t *talisServer) resetStats() {
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		t.bytes.mu.Lock()
-		if t.bytes.inflight == 0 || time.Now().After(deadline) {
-			t.ResetStats()
-			t.bytes.byRoute = map[string]int64{}
-			t.bytes.serving = map[string]time.Duration{}
-			t.bytes.mu.Unlock()
+func (t *talisServer) resetStats() { t.bytes.resetIdle(5*time.Second, t.ResetStats) }
+
+// resetIdle clears the counts, and runs also, once no request is in the handler (or after
+// timeout): no request can start or end until both are done.
+func (c *byteCounter) resetIdle(timeout time.Duration, also func()) {
+	for deadline := time.Now().Add(timeout); ; time.Sleep(time.Millisecond) {
+		c.mu.Lock()
+		if c.inflight == 0 || time.Now().After(deadline) {
+			also()
+			c.byRoute = map[string]int64{}
+			c.serving = map[string]time.Duration{}
+			c.mu.Unlock()
 			return
 		}
-		t.bytes.mu.Unlock()
+		c.mu.Unlock()
 	}
 }
 

@@ -57,31 +57,32 @@ type narrowing struct {
 }
 
 // pagesFor returns the projects a poll of ep should page through instead of listing the
-// whole endpoint, or nil; o.mu is held.
-func (o *Observer) pagesFor(ep *endpoint) []Project {
+// whole endpoint, and the client to page with, or nil; o.mu is held.
+func (o *Observer) pagesFor(ep *endpoint) (ProjectPager, []Project) {
 	n := &ep.narrow
-	if _, ok := ep.api.(ProjectPager); !ok || n.allRows == 0 || len(ep.projects) == 0 || o.now().Before(n.pauseTill) {
-		return nil
+	pager, ok := ep.api.(ProjectPager)
+	if !ok || n.allRows == 0 || len(ep.projects) == 0 || o.now().Before(n.pauseTill) {
+		return nil, nil
 	}
 	own := n.pagedRows
 	if ep.latest != nil {
 		own = max(own, ep.latest.rows)
 	}
 	if n.allRows <= narrowWhen*(own+talis.RPCPageSize*len(ep.projects)) {
-		return nil
+		return nil, nil
 	}
 	pages := own/talis.RPCPageSize + len(ep.projects)
 	if b, ok := ep.api.(requestBudget); ok && b.RequestsAvailable() < float64(2*pages) {
-		return nil
+		return nil, nil
 	}
 	refs := make([]Project, 0, len(ep.projects))
 	for _, p := range ep.projects {
 		if p.Name == "" || p.OwnerID == 0 {
-			return nil
+			return nil, nil
 		}
 		refs = append(refs, p)
 	}
-	return refs
+	return pager, refs
 }
 
 // passOutcome is what one pass through the projects' pages found.
@@ -91,7 +92,8 @@ type passOutcome struct {
 }
 
 // pageProjects reads every page of each project into snap. An error or an incomplete pass
-// leaves snap unusable.
+// leaves snap unusable. (talis.APIClient.AllProjectInstances pages too, but drops a repeated
+// row silently, and a repeat is the one sign that a row was skipped.)
 func pageProjects(ctx context.Context, pager ProjectPager, refs []Project, maxRows int, snap *Snapshot) (passOutcome, error) {
 	var out passOutcome
 	seen := map[uint]struct{}{}
@@ -128,16 +130,12 @@ func pageProjects(ctx context.Context, pager ProjectPager, refs []Project, maxRo
 
 // pass pages through f.pages, if any, into a snapshot: complete, or to be replaced by a list
 // of the whole endpoint.
-func (o *Observer) pass(ctx context.Context, key string, api Lister, f *fetch) (*Snapshot, passOutcome, error) {
-	pager, ok := api.(ProjectPager)
-	if len(f.pages) == 0 || !ok {
+func (o *Observer) pass(ctx context.Context, key string, f *fetch) (*Snapshot, passOutcome, error) {
+	if f.pager == nil {
 		return nil, passOutcome{}, nil
 	}
 	snap := newSnapshot(f.startedAt, key, o.maxRows, f.projects)
-	out, err := pageProjects(ctx, pager, f.pages, o.maxRows, snap)
-	if err != nil {
-		out.complete = false
-	}
+	out, err := pageProjects(ctx, f.pager, f.pages, o.maxRows, snap)
 	return snap, out, err
 }
 

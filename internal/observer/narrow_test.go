@@ -71,21 +71,7 @@ func (s *sharedEmulator) live(at time.Time) map[uint]bool {
 // snapshotOf is waitProject for the shared emulator's project, taken after now.
 func (s *sharedEmulator) snapshotOf(t *testing.T, o *Observer, api Lister) *Snapshot {
 	t.Helper()
-	notBefore := time.Now()
-	woken := make(chan struct{})
-	snap, err := o.GetProject("ep", api, s.project, notBefore, "set", func() { close(woken) })
-	if err == ErrPending {
-		select {
-		case <-woken:
-		case <-time.After(10 * time.Second):
-			t.Fatal("not woken")
-		}
-		snap, err = o.GetProject("ep", api, s.project, notBefore, "set", nil)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snap
+	return waitProject(t, o, api, s.project, time.Now())
 }
 
 func ids(rows []*Instance) map[uint]bool {

@@ -64,6 +64,7 @@ type fetch struct {
 	waiters   map[any]func()
 	projects  map[uint]bool // what the call keeps, fixed when it starts
 	pages     []Project     // page through these projects instead of listing the endpoint, if set
+	pager     ProjectPager  // with this client
 }
 
 // DefaultIdleTTL is how long an endpoint's snapshot is kept after the last Get or Notify for
@@ -251,7 +252,7 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 	for id := range ep.projects {
 		f.projects[id] = true
 	}
-	f.pages = o.pagesFor(ep)
+	f.pager, f.pages = o.pagesFor(ep)
 	ep.inflight, ep.lastStart = f, f.startedAt
 	ctx := o.ctx
 	if ctx == nil {
@@ -262,7 +263,7 @@ func (o *Observer) schedule(ep *endpoint) []func() {
 }
 
 func (o *Observer) run(ctx context.Context, ep *endpoint, api Lister, f *fetch) {
-	snap, pass, passErr := o.pass(ctx, ep.key, api, f)
+	snap, pass, passErr := o.pass(ctx, ep.key, f)
 	var err error
 	allRows := 0
 	if !pass.complete {

@@ -28,10 +28,10 @@ func (s sharedTalis) ScanInstances(_ context.Context, _ *talis.ListOptions, fn f
 }
 
 // waitProject is GetProject as a reconcile uses it: ErrPending, then the snapshot once woken.
-func waitProject(t *testing.T, o *Observer, api Lister, project uint, notBefore time.Time) *Snapshot {
+func waitProject(t *testing.T, o *Observer, api Lister, project Project, notBefore time.Time) *Snapshot {
 	t.Helper()
 	woken := make(chan struct{})
-	snap, err := o.GetProject("ep", api, Project{ID: project}, notBefore, project, func() { close(woken) })
+	snap, err := o.GetProject("ep", api, project, notBefore, project.ID, func() { close(woken) })
 	if err == nil {
 		return snap
 	}
@@ -43,7 +43,7 @@ func waitProject(t *testing.T, o *Observer, api Lister, project uint, notBefore 
 	case <-time.After(10 * time.Second):
 		t.Fatal("not woken")
 	}
-	snap, err = o.GetProject("ep", api, Project{ID: project}, notBefore, project, nil)
+	snap, err = o.GetProject("ep", api, project, notBefore, project.ID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func waitProject(t *testing.T, o *Observer, api Lister, project uint, notBefore 
 
 func TestOtherPeoplesInstancesAreNotKeptNorCounted(t *testing.T) {
 	o := New(0, WithMaxRows(10))
-	snap := waitProject(t, o, sharedTalis{foreign: 5000}, 7, time.Time{})
+	snap := waitProject(t, o, sharedTalis{foreign: 5000}, Project{ID: 7}, time.Time{})
 	if got := snap.Project(7); len(got) != 1 || got[0].ID != 1 {
 		t.Fatalf("project 7 = %v, want instance 1", got)
 	}
@@ -69,11 +69,11 @@ func TestOtherPeoplesInstancesAreNotKeptNorCounted(t *testing.T) {
 func TestAProjectAskedForLaterWaitsForAListThatKeepsIt(t *testing.T) {
 	o := New(0)
 	api := sharedTalis{}
-	first := waitProject(t, o, api, 7, time.Time{})
+	first := waitProject(t, o, api, Project{ID: 7}, time.Time{})
 	if _, err := o.GetProject("ep", api, Project{ID: 8}, time.Time{}, "other", func() {}); !errors.Is(err, ErrPending) {
 		t.Fatalf("project 8 from a list that kept only project 7: err %v", err)
 	}
-	second := waitProject(t, o, api, 8, time.Time{})
+	second := waitProject(t, o, api, Project{ID: 8}, time.Time{})
 	if !second.StartedAt.After(first.StartedAt) && second == first {
 		t.Fatal("the same list answered both")
 	}
